@@ -1,0 +1,697 @@
+//===- D2LOps.td - operations of the d2l dialect -----------*- tablegen -*-===//
+//
+// Every op mirrors a torch.nn.functional (or torch) function with PyTorch's
+// semantics and NCHW layout. Result types are inferred (InferTypeOpAdaptor);
+// the C++ shape rules run as the first verifier of each op (D2L_ShapeChecked)
+// so a bad shape or attribute gets exactly one message that names what was
+// expected and what was found.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef D2L_OPS_TD
+#define D2L_OPS_TD
+
+include "d2l/Dialect/D2L/IR/D2LDialect.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+//===----------------------------------------------------------------------===//
+// Types and traits
+//===----------------------------------------------------------------------===//
+
+def D2L_FloatTensor : StaticShapeTensorOf<[F16, BF16, F32, F64]>;
+def D2L_IntTensor : StaticShapeTensorOf<[I32, I64]>;
+def D2L_SeedTensor : 0DTensorOf<[I64]>;
+def D2L_AnyTensor : StaticShapeTensorOf<[F16, BF16, F32, F64, I1, I32, I64]>;
+
+/// Runs the op's shape rules (its inferReturnTypes) with diagnostics on, before
+/// the generic check that the declared result types equal the inferred ones.
+def D2L_ShapeChecked : NativeOpTrait<"ShapeChecked"> {
+  let cppNamespace = "::mlir::d2l::trait";
+}
+
+/// Marks ops that apply one scalar function to each element (after
+/// broadcasting); fusion passes group them.
+def D2L_ElementwiseMarker : NativeOpTrait<"D2LElementwise"> {
+  let cppNamespace = "::mlir::d2l::trait";
+}
+
+class D2L_Op<string mnemonic, list<Trait> traits = []> :
+    Op<D2L_Dialect, mnemonic, traits>;
+
+/// An op whose result types come from C++ shape rules.
+class D2L_ShapedOp<string mnemonic, list<Trait> traits = []> :
+    D2L_Op<mnemonic, !listconcat([Pure, D2L_ShapeChecked], traits,
+                                 [InferTypeOpAdaptor])> {
+  let assemblyFormat = [{
+    operands attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def D2L_Pair1 : DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">;
+def D2L_Pair0 : DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">;
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class D2L_UnaryOp<string mnemonic, string torchName, list<Trait> traits = []> :
+    D2L_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType,
+                                  D2L_ElementwiseMarker], traits)> {
+  let summary = "elementwise " # mnemonic # " (" # torchName # ")";
+  let arguments = (ins D2L_FloatTensor:$input);
+  let results = (outs D2L_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def D2L_ReluOp : D2L_UnaryOp<"relu", "torch.relu"> {
+  let description = [{
+    `max(x, 0)` for every element.
+
+    ```mlir
+    %y = d2l.relu %x : tensor<256x6x28x28xf32>
+    ```
+  }];
+}
+
+def D2L_SigmoidOp : D2L_UnaryOp<"sigmoid", "torch.sigmoid"> {
+  let description = [{
+    `1 / (1 + exp(-x))` for every element.
+
+    ```mlir
+    %y = d2l.sigmoid %x : tensor<256x120xf32>
+    ```
+  }];
+}
+
+def D2L_TanhOp : D2L_UnaryOp<"tanh", "torch.tanh"> {
+  let description = [{
+    Hyperbolic tangent of every element.
+
+    ```mlir
+    %y = d2l.tanh %x : tensor<32x256xf32>
+    ```
+  }];
+}
+
+def D2L_ExpOp : D2L_UnaryOp<"exp", "torch.exp"> {
+  let description = [{
+    `e^x` for every element.
+
+    ```mlir
+    %y = d2l.exp %x : tensor<4x10xf32>
+    ```
+  }];
+}
+
+def D2L_LogOp : D2L_UnaryOp<"log", "torch.log"> {
+  let description = [{
+    Natural logarithm of every element (`-inf` at 0, NaN below, as PyTorch).
+
+    ```mlir
+    %y = d2l.log %x : tensor<4x10xf32>
+    ```
+  }];
+}
+
+def D2L_SqrtOp : D2L_UnaryOp<"sqrt", "torch.sqrt"> {
+  let description = [{
+    Square root of every element.
+
+    ```mlir
+    %y = d2l.sqrt %x : tensor<16xf32>
+    ```
+  }];
+}
+
+def D2L_NegOp : D2L_UnaryOp<"neg", "torch.neg"> {
+  let description = [{
+    `-x` for every element.
+
+    ```mlir
+    %y = d2l.neg %x : tensor<16xf32>
+    ```
+  }];
+  let hasFolder = 1;
+}
+
+class D2L_BinaryOp<string mnemonic, string torchName, list<Trait> traits = []> :
+    D2L_ShapedOp<mnemonic, !listconcat([D2L_ElementwiseMarker], traits)> {
+  let summary = "elementwise " # mnemonic # " with broadcasting (" #
+                torchName # ")";
+  let arguments = (ins D2L_FloatTensor:$lhs, D2L_FloatTensor:$rhs);
+  let results = (outs D2L_FloatTensor:$result);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> location,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return ::mlir::d2l::inferBroadcastResult(
+          location, getOperationName(), adaptor.getLhs().getType(),
+          adaptor.getRhs().getType(), types);
+    }
+  }];
+}
+
+def D2L_AddOp : D2L_BinaryOp<"add", "torch.add", [Commutative]> {
+  let description = [{
+    `lhs + rhs`, with NumPy/PyTorch broadcasting: shapes are aligned at their
+    last dimension and a dimension of size 1 stretches to the other.
+
+    ```mlir
+    %y = d2l.add %x, %b : (tensor<256x120xf32>, tensor<120xf32>) -> tensor<256x120xf32>
+    ```
+  }];
+  let hasFolder = 1;
+}
+
+def D2L_SubOp : D2L_BinaryOp<"sub", "torch.sub"> {
+  let description = [{
+    `lhs - rhs` with broadcasting.
+
+    ```mlir
+    %y = d2l.sub %a, %b : (tensor<4x3xf32>, tensor<1x3xf32>) -> tensor<4x3xf32>
+    ```
+  }];
+  let hasFolder = 1;
+}
+
+def D2L_MulOp : D2L_BinaryOp<"mul", "torch.mul", [Commutative]> {
+  let description = [{
+    `lhs * rhs` with broadcasting.
+
+    ```mlir
+    %y = d2l.mul %a, %s : (tensor<4x3xf32>, tensor<f32>) -> tensor<4x3xf32>
+    ```
+  }];
+  let hasFolder = 1;
+}
+
+def D2L_DivOp : D2L_BinaryOp<"div", "torch.div"> {
+  let description = [{
+    `lhs / rhs` with broadcasting (true division).
+
+    ```mlir
+    %y = d2l.div %a, %s : (tensor<4x3xf32>, tensor<3xf32>) -> tensor<4x3xf32>
+    ```
+  }];
+  let hasFolder = 1;
+}
+
+def D2L_DropoutOp : D2L_ShapedOp<"dropout", [D2L_ElementwiseMarker]> {
+  let summary = "dropout (torch.nn.functional.dropout)";
+  let description = [{
+    With a `seed` operand (training), each element is zeroed with probability
+    `p` and the kept ones are scaled by `1 / (1 - p)`. The mask is drawn from
+    the counter-based Philox4x32-10 generator: element `i` (row-major index)
+    uses key = `seed` (64 bits) and counter = (`i` mod 2^32, `i` / 2^32,
+    `salt`, 0); it is kept when the top 24 bits of the first output word,
+    divided by 2^24, are at least `p`. Every backend draws the same mask, and
+    two dropout layers with different `salt` draw independent masks.
+
+    Without a seed operand (inference), dropout is the identity.
+
+    ```mlir
+    %y = d2l.dropout %x, %seed {p = 5.000000e-01 : f64, salt = 1 : i64}
+        : (tensor<128x4096xf32>, tensor<i64>) -> tensor<128x4096xf32>
+    %z = d2l.dropout %x {p = 5.000000e-01 : f64}
+        : (tensor<128x4096xf32>) -> tensor<128x4096xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, Optional<D2L_SeedTensor>:$seed,
+                   DefaultValuedAttr<F64Attr, "0.5">:$p,
+                   DefaultValuedAttr<I64Attr, "0">:$salt);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution, linear algebra
+//===----------------------------------------------------------------------===//
+
+def D2L_Conv2dOp : D2L_ShapedOp<"conv2d"> {
+  let summary = "2-D convolution (torch.nn.functional.conv2d)";
+  let description = [{
+    Cross-correlation of an NCHW `input` [N, C_in, H, W] with `weight`
+    [C_out, C_in / groups, kH, kW], plus an optional `bias` [C_out]. `stride`,
+    `padding` (zeros, both sides) and `dilation` are (height, width) pairs;
+    `groups` splits the channels as PyTorch does. The result is
+    [N, C_out, H_out, W_out] with
+    `H_out = (H + 2 padding - dilation (kH - 1) - 1) / stride + 1`.
+
+    ```mlir
+    %y = d2l.conv2d %x, %w, %b {padding = array<i64: 2, 2>}
+        : (tensor<256x1x28x28xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>)
+        -> tensor<256x6x28x28xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
+                   Optional<D2L_FloatTensor>:$bias,
+                   D2L_Pair1:$stride, D2L_Pair0:$padding, D2L_Pair1:$dilation,
+                   DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_ConvTranspose2dOp : D2L_ShapedOp<"conv_transpose2d"> {
+  let summary = "2-D transposed convolution "
+                "(torch.nn.functional.conv_transpose2d)";
+  let description = [{
+    The gradient of `conv2d` with respect to its input, used as an upsampling
+    layer. `input` is [N, C_in, H, W], `weight` is
+    [C_in, C_out / groups, kH, kW] (PyTorch's layout), `bias` is [C_out]. The
+    result is [N, C_out, H_out, W_out] with
+    `H_out = (H - 1) stride - 2 padding + dilation (kH - 1) + output_padding + 1`;
+    `output_padding` must be smaller than `stride` or `dilation`.
+
+    ```mlir
+    %y = d2l.conv_transpose2d %x, %w, %b
+        {stride = array<i64: 32, 32>, padding = array<i64: 16, 16>}
+        : (tensor<1x10x3x3xf32>, tensor<10x10x64x64xf32>, tensor<10xf32>)
+        -> tensor<1x10x96x96xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
+                   Optional<D2L_FloatTensor>:$bias,
+                   D2L_Pair1:$stride, D2L_Pair0:$padding,
+                   D2L_Pair0:$output_padding, D2L_Pair1:$dilation,
+                   DefaultValuedAttr<I64Attr, "1">:$groups);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_LinearOp : D2L_ShapedOp<"linear"> {
+  let summary = "affine map x Wᵀ + b (torch.nn.functional.linear)";
+  let description = [{
+    `input` is [..., in_features], `weight` is [out_features, in_features]
+    and the optional `bias` is [out_features]; the result is
+    [..., out_features].
+
+    ```mlir
+    %y = d2l.linear %x, %w, %b
+        : (tensor<256x784xf32>, tensor<256x784xf32>, tensor<256xf32>)
+        -> tensor<256x256xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
+                   Optional<D2L_FloatTensor>:$bias);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_MatmulOp : D2L_ShapedOp<"matmul"> {
+  let summary = "matrix product of two matrices (torch.mm)";
+  let description = [{
+    `op(lhs) · op(rhs)` where `op` transposes its matrix when `transpose_lhs`
+    or `transpose_rhs` is set: [M, K] · [K, N] → [M, N].
+
+    ```mlir
+    %c = d2l.matmul %a, %b {transpose_rhs = true}
+        : (tensor<64x32xf32>, tensor<16x32xf32>) -> tensor<64x16xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$lhs, D2L_FloatTensor:$rhs,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_BatchMatmulOp : D2L_ShapedOp<"batch_matmul"> {
+  let summary = "batched matrix product (torch.bmm)";
+  let description = [{
+    [B, M, K] · [B, K, N] → [B, M, N]; `transpose_lhs` / `transpose_rhs`
+    transpose the last two dimensions of an operand first.
+
+    ```mlir
+    %c = d2l.batch_matmul %q, %k {transpose_rhs = true}
+        : (tensor<8x10x32xf32>, tensor<8x12x32xf32>) -> tensor<8x10x12xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$lhs, D2L_FloatTensor:$rhs,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation
+//===----------------------------------------------------------------------===//
+
+def D2L_BatchNormOp : D2L_ShapedOp<"batch_norm"> {
+  let summary = "batch normalisation, training form "
+                "(torch.nn.functional.batch_norm, training=True)";
+  let description = [{
+    Normalises `input` ([N, C], [N, C, L] or [N, C, H, W]) per channel with
+    the statistics of the batch, then scales by `weight` and shifts by `bias`
+    ([C] each):
+    `y = (x - mean) * invstd * weight + bias`, `invstd = 1 / sqrt(var + eps)`,
+    `var` the biased variance over all dimensions but the channel.
+
+    The results are `y`, the batch statistics `batch_mean` and
+    `batch_invstd` (what the backward pass needs, as PyTorch saves them) and
+    the updated running statistics, exactly as PyTorch's training mode:
+    `new_running_mean = (1 - momentum) running_mean + momentum mean` and
+    `new_running_var = (1 - momentum) running_var + momentum var · n / (n - 1)`
+    (unbiased), with `n` the number of values per channel, which must be
+    greater than 1.
+
+    ```mlir
+    %y, %mean, %invstd, %rm, %rv = d2l.batch_norm %x, %g, %b, %m, %v
+        : (tensor<256x6x24x24xf32>, tensor<6xf32>, tensor<6xf32>,
+           tensor<6xf32>, tensor<6xf32>)
+        -> (tensor<256x6x24x24xf32>, tensor<6xf32>, tensor<6xf32>,
+            tensor<6xf32>, tensor<6xf32>)
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
+                   D2L_FloatTensor:$bias, D2L_FloatTensor:$running_mean,
+                   D2L_FloatTensor:$running_var,
+                   DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                   DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+  let results = (outs D2L_FloatTensor:$result, D2L_FloatTensor:$batch_mean,
+                 D2L_FloatTensor:$batch_invstd,
+                 D2L_FloatTensor:$new_running_mean,
+                 D2L_FloatTensor:$new_running_var);
+}
+
+def D2L_BatchNormInferenceOp : D2L_ShapedOp<"batch_norm_inference"> {
+  let summary = "batch normalisation, inference form "
+                "(torch.nn.functional.batch_norm, training=False)";
+  let description = [{
+    `y = (x - running_mean) / sqrt(running_var + eps) * weight + bias`, per
+    channel (dimension 1) of an [N, C], [N, C, L] or [N, C, H, W] input.
+
+    ```mlir
+    %y = d2l.batch_norm_inference %x, %g, %b, %m, %v
+        : (tensor<256x120xf32>, tensor<120xf32>, tensor<120xf32>,
+           tensor<120xf32>, tensor<120xf32>) -> tensor<256x120xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
+                   D2L_FloatTensor:$bias, D2L_FloatTensor:$running_mean,
+                   D2L_FloatTensor:$running_var,
+                   DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+def D2L_MaxPool2dOp : D2L_ShapedOp<"max_pool2d"> {
+  let summary = "2-D max pooling (torch.nn.functional.max_pool2d)";
+  let description = [{
+    Maximum over `kernel_size` windows of an NCHW input. `stride` defaults to
+    `kernel_size`; `padding` (at most half the kernel) pads with -inf, as
+    PyTorch does.
+    `H_out = (H + 2 padding - kH) / stride + 1`.
+
+    ```mlir
+    %y = d2l.max_pool2d %x {kernel_size = array<i64: 3, 3>,
+                            stride = array<i64: 2, 2>,
+                            padding = array<i64: 1, 1>}
+        : (tensor<32x64x48x48xf32>) -> tensor<32x64x24x24xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, DenseI64ArrayAttr:$kernel_size,
+                   OptionalAttr<DenseI64ArrayAttr>:$stride, D2L_Pair0:$padding);
+  let results = (outs D2L_FloatTensor:$result);
+  let extraClassDeclaration = [{
+    /// The stride, which defaults to the kernel size.
+    ::llvm::SmallVector<int64_t, 2> getEffectiveStride() {
+      return ::mlir::d2l::strideOrKernel(getStride(), getKernelSize());
+    }
+  }];
+}
+
+def D2L_AvgPool2dOp : D2L_ShapedOp<"avg_pool2d"> {
+  let summary = "2-D average pooling (torch.nn.functional.avg_pool2d)";
+  let description = [{
+    Mean over `kernel_size` windows of an NCHW input. `stride` defaults to
+    `kernel_size`; zero `padding` (at most half the kernel) is counted in the
+    divisor when `count_include_pad` is true (PyTorch's default).
+
+    ```mlir
+    %y = d2l.avg_pool2d %x {kernel_size = array<i64: 2, 2>}
+        : (tensor<256x6x28x28xf32>) -> tensor<256x6x14x14xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, DenseI64ArrayAttr:$kernel_size,
+                   OptionalAttr<DenseI64ArrayAttr>:$stride, D2L_Pair0:$padding,
+                   DefaultValuedAttr<BoolAttr, "true">:$count_include_pad);
+  let results = (outs D2L_FloatTensor:$result);
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<int64_t, 2> getEffectiveStride() {
+      return ::mlir::d2l::strideOrKernel(getStride(), getKernelSize());
+    }
+  }];
+}
+
+def D2L_AdaptiveAvgPool2dOp : D2L_ShapedOp<"adaptive_avg_pool2d"> {
+  let summary = "adaptive 2-D average pooling "
+                "(torch.nn.functional.adaptive_avg_pool2d)";
+  let description = [{
+    Averages an NCHW input to `output_size` (oh, ow): output row `i` covers
+    input rows `floor(i H / oh)` to `ceil((i + 1) H / oh)`, as PyTorch.
+
+    ```mlir
+    %y = d2l.adaptive_avg_pool2d %x {output_size = array<i64: 1, 1>}
+        : (tensor<32x512x3x3xf32>) -> tensor<32x512x1x1xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_Pair1:$output_size);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+//===----------------------------------------------------------------------===//
+// Shape and data movement
+//===----------------------------------------------------------------------===//
+
+def D2L_FlattenOp : D2L_ShapedOp<"flatten"> {
+  let summary = "merge a range of dimensions (torch.flatten)";
+  let description = [{
+    Merges dimensions `start_dim` to `end_dim` (inclusive, negative counts
+    from the end) into one, in row-major order.
+
+    ```mlir
+    %y = d2l.flatten %x : (tensor<256x16x5x5xf32>) -> tensor<256x400xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input,
+                   DefaultValuedAttr<I64Attr, "1">:$start_dim,
+                   DefaultValuedAttr<I64Attr, "-1">:$end_dim);
+  let results = (outs D2L_FloatTensor:$result);
+  let hasFolder = 1;
+}
+
+def D2L_ReshapeOp : D2L_ShapedOp<"reshape"> {
+  let summary = "reinterpret the shape (torch.reshape)";
+  let description = [{
+    The same elements in row-major order under a new `shape`; one entry may be
+    -1 and is then inferred from the number of elements.
+
+    ```mlir
+    %y = d2l.reshape %x {shape = array<i64: -1, 1, 28, 28>}
+        : (tensor<256x784xf32>) -> tensor<256x1x28x28xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs D2L_FloatTensor:$result);
+  let hasFolder = 1;
+}
+
+def D2L_TransposeOp : D2L_ShapedOp<"transpose"> {
+  let summary = "permute dimensions (torch.permute)";
+  let description = [{
+    Result dimension `i` is input dimension `permutation[i]`.
+
+    ```mlir
+    %y = d2l.transpose %x {permutation = array<i64: 1, 0>}
+        : (tensor<4x3xf32>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input,
+                   DenseI64ArrayAttr:$permutation);
+  let results = (outs D2L_FloatTensor:$result);
+  let hasFolder = 1;
+}
+
+def D2L_ConcatOp : D2L_ShapedOp<"concat"> {
+  let summary = "concatenate along a dimension (torch.cat)";
+  let description = [{
+    Joins one or more tensors of equal shape except along `dim` (negative
+    counts from the end).
+
+    ```mlir
+    %y = d2l.concat %a, %b {dim = 1 : i64}
+        : (tensor<32x64x12x12xf32>, tensor<32x128x12x12xf32>)
+        -> tensor<32x192x12x12xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<D2L_FloatTensor>:$inputs,
+                   DefaultValuedAttr<I64Attr, "0">:$dim);
+  let results = (outs D2L_FloatTensor:$result);
+  let hasFolder = 1;
+}
+
+def D2L_SliceOp : D2L_ShapedOp<"slice"> {
+  let summary = "strided slice along one dimension (x[..., start:end:step])";
+  let description = [{
+    Keeps indices `start, start + step, ...` below `end` along `dim`. As in
+    Python, negative `start`/`end` count from the end and both are clamped to
+    the dimension; `step` must be positive.
+
+    ```mlir
+    %y = d2l.slice %x {dim = 1 : i64, start = 0 : i64, end = 64 : i64}
+        : (tensor<32x256x12x12xf32>) -> tensor<32x64x12x12xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, I64Attr:$dim, I64Attr:$start,
+                   I64Attr:$end, DefaultValuedAttr<I64Attr, "1">:$step);
+  let results = (outs D2L_FloatTensor:$result);
+  let hasFolder = 1;
+}
+
+def D2L_BroadcastToOp : D2L_ShapedOp<"broadcast_to"> {
+  let summary = "broadcast to a shape (torch.broadcast_to / Tensor.expand)";
+  let description = [{
+    Stretches dimensions of size 1 (and adds leading dimensions) to `shape`,
+    by PyTorch's broadcasting rules. With a 0-d input this is `torch.full`
+    from a computed value.
+
+    ```mlir
+    %y = d2l.broadcast_to %s {shape = array<i64: 4, 3>}
+        : (tensor<f32>) -> tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs D2L_FloatTensor:$result);
+  let hasFolder = 1;
+}
+
+def D2L_ConstantOp : D2L_Op<"constant", [ConstantLike, Pure,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "constant tensor (torch.tensor, torch.full)";
+  let description = [{
+    A tensor given by a dense elements attribute; a splat attribute is a
+    filled tensor (`torch.full`).
+
+    ```mlir
+    %zero = d2l.constant dense<0.000000e+00> : tensor<256x10xf32>
+    %w = d2l.constant dense<[2.0, -3.4]> : tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs D2L_AnyTensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions, softmax and losses
+//===----------------------------------------------------------------------===//
+
+class D2L_ReduceOp<string mnemonic> :
+    D2L_ShapedOp<mnemonic> {
+  let arguments = (ins D2L_FloatTensor:$input, DenseI64ArrayAttr:$dims,
+                   DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs D2L_FloatTensor:$result);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> location,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return ::mlir::d2l::inferReduceResult(
+          location, getOperationName(), adaptor.getInput().getType(),
+          adaptor.getDims(), adaptor.getKeepdim(), types);
+    }
+  }];
+}
+
+def D2L_SumOp : D2L_ReduceOp<"sum"> {
+  let summary = "sum over dimensions (torch.sum)";
+  let description = [{
+    Sums over `dims` (all dimensions when empty; negative counts from the
+    end), keeping them as size 1 when `keepdim` is set.
+
+    ```mlir
+    %db = d2l.sum %dy {dims = array<i64: 0>}
+        : (tensor<256x10xf32>) -> tensor<10xf32>
+    ```
+  }];
+  let hasFolder = 1;
+}
+
+def D2L_MeanOp : D2L_ReduceOp<"mean"> {
+  let summary = "mean over dimensions (torch.mean)";
+  let description = [{
+    Arithmetic mean over `dims` (all dimensions when empty), keeping them as
+    size 1 when `keepdim` is set.
+
+    ```mlir
+    %m = d2l.mean %x {dims = array<i64: 0, 2, 3>, keepdim = true}
+        : (tensor<32x64x24x24xf32>) -> tensor<1x64x1x1xf32>
+    ```
+  }];
+}
+
+class D2L_SoftmaxLikeOp<string mnemonic> : D2L_ShapedOp<mnemonic> {
+  let arguments = (ins D2L_FloatTensor:$input, I64Attr:$dim);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_SoftmaxOp : D2L_SoftmaxLikeOp<"softmax"> {
+  let summary = "softmax along a dimension (torch.softmax)";
+  let description = [{
+    `exp(x - max) / sum(exp(x - max))` along `dim` (numerically stable).
+
+    ```mlir
+    %p = d2l.softmax %x {dim = 1 : i64} : (tensor<256x10xf32>) -> tensor<256x10xf32>
+    ```
+  }];
+}
+
+def D2L_LogSoftmaxOp : D2L_SoftmaxLikeOp<"log_softmax"> {
+  let summary = "log-softmax along a dimension (torch.log_softmax)";
+  let description = [{
+    `x - max - log(sum(exp(x - max)))` along `dim`.
+
+    ```mlir
+    %p = d2l.log_softmax %x {dim = 1 : i64}
+        : (tensor<256x10xf32>) -> tensor<256x10xf32>
+    ```
+  }];
+}
+
+def D2L_CrossEntropyOp : D2L_ShapedOp<"cross_entropy"> {
+  let summary = "softmax cross-entropy with integer labels, mean reduction "
+                "(torch.nn.functional.cross_entropy)";
+  let description = [{
+    `logits` is [N, C] (or [N, C, d1, ...] for per-pixel classification),
+    `labels` holds class indices in [0, C) with shape [N] (or [N, d1, ...]).
+    The result is the 0-d mean over all positions of
+    `-log_softmax(logits, 1)[label]`.
+
+    ```mlir
+    %loss = d2l.cross_entropy %logits, %y
+        : (tensor<256x10xf32>, tensor<256xi64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$logits, D2L_IntTensor:$labels);
+  let results = (outs 0DTensorOf<[F16, BF16, F32, F64]>:$result);
+}
+
+def D2L_MseLossOp : D2L_ShapedOp<"mse_loss"> {
+  let summary = "mean squared error (torch.nn.functional.mse_loss)";
+  let description = [{
+    `mean((input - target)^2)` over all elements of two tensors of the same
+    shape; the result is 0-d.
+
+    ```mlir
+    %loss = d2l.mse_loss %yhat, %y
+        : (tensor<10x1xf32>, tensor<10x1xf32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$target);
+  let results = (outs 0DTensorOf<[F16, BF16, F32, F64]>:$result);
+}
+
+#endif // D2L_OPS_TD

@@ -1,0 +1,279 @@
+//===- Evaluator.cpp - dispatch of d2l ops to the evaluator's kernels -----===//
+
+#include "d2l/Eval/Evaluator.h"
+
+#include "Kernels.h"
+
+#include "d2l/Dialect/D2L/IR/D2L.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::d2l;
+using namespace mlir::d2l::eval;
+
+namespace {
+
+Shape shapeOf(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return Shape(t.getShape().begin(), t.getShape().end());
+}
+
+Pair pair(ArrayRef<int64_t> a) { return {a[0], a[1]}; }
+
+template <typename T> class Interpreter {
+public:
+  FailureOr<std::vector<Tensor<T>>> run(func::FuncOp func,
+                                        std::vector<Tensor<T>> args) {
+    Block &body = func.getBody().front();
+    if (args.size() != body.getNumArguments())
+      return func.emitError()
+             << "evaluator: expected " << body.getNumArguments()
+             << " arguments, got " << args.size();
+    // Free each value after its last use, so large graphs fit in memory.
+    llvm::DenseMap<Operation *, unsigned> position;
+    unsigned pos = 0;
+    for (Operation &op : body)
+      position[&op] = pos++;
+    for (Operation &op : body)
+      for (Value v : op.getOperands())
+        lastUse[v] = std::max(lastUse.lookup(v), position[&op]);
+    for (auto [arg, t] : llvm::zip(body.getArguments(), args))
+      values[arg] = std::move(t);
+    for (Operation &op : body) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        std::vector<Tensor<T>> results;
+        for (Value v : ret.getOperands())
+          results.push_back(values[v]);
+        return results;
+      }
+      if (failed(step(&op)))
+        return failure();
+      for (Value v : op.getOperands())
+        if (lastUse.lookup(v) == position[&op])
+          values.erase(v);
+    }
+    return func.emitError() << "evaluator: function has no return";
+  }
+
+private:
+  llvm::DenseMap<Value, Tensor<T>> values;
+  llvm::DenseMap<Value, unsigned> lastUse;
+
+  const Tensor<T> &get(Value v) { return values.find(v)->second; }
+  const Tensor<T> *getOptional(Value v) { return v ? &get(v) : nullptr; }
+  void set(Value v, Tensor<T> t) { values[v] = std::move(t); }
+
+  LogicalResult step(Operation *op) {
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case<ReluOp>([&](auto o) { return un(o, UnaryKind::Relu); })
+        .template Case<SigmoidOp>(
+            [&](auto o) { return un(o, UnaryKind::Sigmoid); })
+        .template Case<TanhOp>([&](auto o) { return un(o, UnaryKind::Tanh); })
+        .template Case<ExpOp>([&](auto o) { return un(o, UnaryKind::Exp); })
+        .template Case<LogOp>([&](auto o) { return un(o, UnaryKind::Log); })
+        .template Case<SqrtOp>([&](auto o) { return un(o, UnaryKind::Sqrt); })
+        .template Case<NegOp>([&](auto o) { return un(o, UnaryKind::Neg); })
+        .template Case<AddOp>([&](auto o) { return bin(o, BinaryKind::Add); })
+        .template Case<SubOp>([&](auto o) { return bin(o, BinaryKind::Sub); })
+        .template Case<MulOp>([&](auto o) { return bin(o, BinaryKind::Mul); })
+        .template Case<DivOp>([&](auto o) { return bin(o, BinaryKind::Div); })
+        .template Case<DropoutOp>([&](DropoutOp o) {
+          if (!o.getSeed()) {
+            set(o.getResult(), get(o.getInput()));
+          } else {
+            uint64_t seed = uint64_t(get(o.getSeed()).ints[0]);
+            set(o.getResult(),
+                dropout(get(o.getInput()), seed, o.getP().convertToDouble(),
+                        uint64_t(o.getSalt())));
+          }
+          return success();
+        })
+        .template Case<Conv2dOp>([&](Conv2dOp o) {
+          ConvParams p{pair(o.getStride()),
+                       pair(o.getPadding()),
+                       pair(o.getDilation()),
+                       {0, 0},
+                       o.getGroups()};
+          set(o.getResult(),
+              conv2d(get(o.getInput()), get(o.getWeight()),
+                     getOptional(o.getBias()), p, shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<ConvTranspose2dOp>([&](ConvTranspose2dOp o) {
+          ConvParams p{pair(o.getStride()), pair(o.getPadding()),
+                       pair(o.getDilation()), pair(o.getOutputPadding()),
+                       o.getGroups()};
+          set(o.getResult(),
+              convTranspose2d(get(o.getInput()), get(o.getWeight()),
+                              getOptional(o.getBias()), p,
+                              shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<LinearOp>([&](LinearOp o) {
+          set(o.getResult(), linear(get(o.getInput()), get(o.getWeight()),
+                                    getOptional(o.getBias())));
+          return success();
+        })
+        .template Case<MatmulOp, BatchMatmulOp>([&](auto o) {
+          set(o.getResult(),
+              matmul(get(o.getLhs()), get(o.getRhs()), o.getTransposeLhs(),
+                     o.getTransposeRhs(), shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<BatchNormOp>([&](BatchNormOp o) {
+          auto r = batchNormTrain(
+              get(o.getInput()), get(o.getWeight()), get(o.getBias()),
+              get(o.getRunningMean()), get(o.getRunningVar()),
+              o.getEps().convertToDouble(), o.getMomentum().convertToDouble());
+          for (int i = 0; i < 5; ++i)
+            set(o->getResult(i), std::move(r[i]));
+          return success();
+        })
+        .template Case<BatchNormInferenceOp>([&](BatchNormInferenceOp o) {
+          set(o.getResult(),
+              batchNormInference(get(o.getInput()), get(o.getWeight()),
+                                 get(o.getBias()), get(o.getRunningMean()),
+                                 get(o.getRunningVar()),
+                                 o.getEps().convertToDouble()));
+          return success();
+        })
+        .template Case<MaxPool2dOp>([&](MaxPool2dOp o) {
+          set(o.getResult(),
+              maxPool2d(get(o.getInput()), pair(o.getKernelSize()),
+                        pair(o.getEffectiveStride()), pair(o.getPadding()),
+                        shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<AvgPool2dOp>([&](AvgPool2dOp o) {
+          set(o.getResult(),
+              avgPool2d(get(o.getInput()), pair(o.getKernelSize()),
+                        pair(o.getEffectiveStride()), pair(o.getPadding()),
+                        o.getCountIncludePad(), shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<AdaptiveAvgPool2dOp>([&](AdaptiveAvgPool2dOp o) {
+          set(o.getResult(),
+              adaptiveAvgPool2d(get(o.getInput()), pair(o.getOutputSize())));
+          return success();
+        })
+        .template Case<FlattenOp, ReshapeOp>([&](auto o) {
+          Tensor<T> t = get(o.getInput());
+          t.shape = shapeOf(o.getResult());
+          set(o.getResult(), std::move(t));
+          return success();
+        })
+        .template Case<TransposeOp>([&](TransposeOp o) {
+          auto perm = o.getPermutation();
+          set(o.getResult(),
+              transpose(get(o.getInput()),
+                        std::vector<int64_t>(perm.begin(), perm.end())));
+          return success();
+        })
+        .template Case<ConcatOp>([&](ConcatOp o) {
+          std::vector<const Tensor<T> *> xs;
+          for (Value v : o.getInputs())
+            xs.push_back(&get(v));
+          int64_t rank = cast<RankedTensorType>(o.getType()).getRank();
+          int64_t dim = o.getDim() < 0 ? o.getDim() + rank : o.getDim();
+          set(o.getResult(), concat(xs, dim, shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<SliceOp>([&](SliceOp o) {
+          const Tensor<T> &x = get(o.getInput());
+          int64_t dim = o.getDim() < 0 ? o.getDim() + x.rank() : o.getDim();
+          int64_t start = o.getStart();
+          if (start < 0)
+            start += x.shape[dim];
+          start = std::clamp<int64_t>(start, 0, x.shape[dim]);
+          set(o.getResult(),
+              slice(x, dim, start, o.getStep(), shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<BroadcastToOp>([&](BroadcastToOp o) {
+          set(o.getResult(),
+              broadcastTo(get(o.getInput()), shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<ConstantOp>([&](ConstantOp o) { return constant(o); })
+        .template Case<SumOp, MeanOp>([&](auto o) {
+          const Tensor<T> &x = get(o.getInput());
+          std::vector<bool> reduced(x.rank(), o.getDims().empty());
+          for (int64_t d : o.getDims())
+            reduced[d < 0 ? d + x.rank() : d] = true;
+          set(o.getResult(), reduce(x, reduced, isa<MeanOp>(o.getOperation()),
+                                    shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<SoftmaxOp, LogSoftmaxOp>([&](auto o) {
+          const Tensor<T> &x = get(o.getInput());
+          int64_t dim = o.getDim() < 0 ? o.getDim() + x.rank() : o.getDim();
+          set(o.getResult(),
+              softmax(x, dim, isa<LogSoftmaxOp>(o.getOperation())));
+          return success();
+        })
+        .template Case<CrossEntropyOp>([&](CrossEntropyOp o) -> LogicalResult {
+          Tensor<T> out;
+          std::string err =
+              crossEntropy(get(o.getLogits()), get(o.getLabels()), out);
+          if (!err.empty())
+            return o.emitOpError() << "evaluation failed: " << err;
+          set(o.getResult(), std::move(out));
+          return success();
+        })
+        .template Case<MseLossOp>([&](MseLossOp o) {
+          set(o.getResult(), mseLoss(get(o.getInput()), get(o.getTarget())));
+          return success();
+        })
+        .Default([&](Operation *o) {
+          return o->emitOpError() << "is not supported by the evaluator";
+        });
+  }
+
+  template <typename OpT> LogicalResult un(OpT op, UnaryKind kind) {
+    set(op.getResult(), unary(kind, get(op.getInput())));
+    return success();
+  }
+
+  template <typename OpT> LogicalResult bin(OpT op, BinaryKind kind) {
+    set(op.getResult(), binary(kind, get(op.getLhs()), get(op.getRhs()),
+                               shapeOf(op.getResult())));
+    return success();
+  }
+
+  LogicalResult constant(ConstantOp op) {
+    auto type = cast<RankedTensorType>(op.getType());
+    Tensor<T> t;
+    t.shape = Shape(type.getShape().begin(), type.getShape().end());
+    auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (!dense)
+      return op.emitOpError()
+             << "evaluator: only dense constants are supported";
+    if (isa<FloatType>(type.getElementType())) {
+      for (APFloat v : dense.getValues<APFloat>())
+        t.data.push_back(T(v.convertToDouble()));
+    } else {
+      t.isInt = true;
+      for (APInt v : dense.getValues<APInt>())
+        t.ints.push_back(v.getSExtValue());
+    }
+    set(op.getResult(), std::move(t));
+    return success();
+  }
+};
+
+} // namespace
+
+template <typename T>
+FailureOr<std::vector<Tensor<T>>>
+mlir::d2l::eval::evaluate(func::FuncOp func, std::vector<Tensor<T>> args) {
+  Interpreter<T> interpreter;
+  return interpreter.run(func, std::move(args));
+}
+
+template FailureOr<std::vector<Tensor<float>>>
+    mlir::d2l::eval::evaluate(func::FuncOp, std::vector<Tensor<float>>);
+template FailureOr<std::vector<Tensor<double>>>
+    mlir::d2l::eval::evaluate(func::FuncOp, std::vector<Tensor<double>>);

@@ -1,0 +1,160 @@
+//===- ModelBuilder.cpp - build d2l models like torch.nn ------------------===//
+
+#include "d2l/ModelBuilder/ModelBuilder.h"
+
+using namespace mlir;
+using namespace mlir::d2l;
+
+ModelBuilder::ModelBuilder(ModuleOp module, StringRef name)
+    : b(module.getContext()) {
+  b.setInsertionPointToEnd(module.getBody());
+  func = b.create<func::FuncOp>(b.getUnknownLoc(), name,
+                                b.getFunctionType({}, {}));
+  body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+}
+
+std::string ModelBuilder::join(StringRef prefix, StringRef leaf) {
+  return prefix.empty() ? leaf.str() : (prefix + "." + leaf).str();
+}
+
+Value ModelBuilder::addArgument(ArrayRef<int64_t> shape, Type elementType,
+                                ArrayRef<NamedAttribute> attrs) {
+  if (!elementType)
+    elementType = b.getF32Type();
+  Value v = body->addArgument(RankedTensorType::get(shape, elementType), loc());
+  argAttrs.push_back(b.getDictionaryAttr(attrs));
+  return v;
+}
+
+Value ModelBuilder::input(StringRef name, ArrayRef<int64_t> shape,
+                          Type elementType) {
+  return addArgument(shape, elementType,
+                     {b.getNamedAttr(kInputAttr, b.getStringAttr(name))});
+}
+
+Value ModelBuilder::param(StringRef name, ArrayRef<int64_t> shape,
+                          StringRef init) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  numParams += n;
+  return addArgument(shape, {},
+                     {b.getNamedAttr(kParamAttr, b.getStringAttr(name)),
+                      b.getNamedAttr(kInitAttr, b.getStringAttr(init))});
+}
+
+Value ModelBuilder::state(StringRef name, ArrayRef<int64_t> shape,
+                          StringRef init) {
+  return addArgument(shape, {},
+                     {b.getNamedAttr(kStateAttr, b.getStringAttr(name)),
+                      b.getNamedAttr(kInitAttr, b.getStringAttr(init))});
+}
+
+static int64_t dim(Value v, int64_t i) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return t.getDimSize(i < 0 ? i + t.getRank() : i);
+}
+
+Value ModelBuilder::conv2d(StringRef prefix, Value x, int64_t outChannels,
+                           int64_t kernel, int64_t stride, int64_t padding,
+                           StringRef init) {
+  Value w = param(join(prefix, "weight"),
+                  {outChannels, dim(x, 1), kernel, kernel}, init);
+  Value bias = param(join(prefix, "bias"), {outChannels}, "zeros");
+  return b.create<Conv2dOp>(
+      loc(), x, w, bias, b.getDenseI64ArrayAttr({stride, stride}),
+      b.getDenseI64ArrayAttr({padding, padding}),
+      b.getDenseI64ArrayAttr({1, 1}), b.getI64IntegerAttr(1));
+}
+
+Value ModelBuilder::convTranspose2d(StringRef prefix, Value x,
+                                    int64_t outChannels, int64_t kernel,
+                                    int64_t stride, int64_t padding,
+                                    StringRef init) {
+  Value w = param(join(prefix, "weight"),
+                  {dim(x, 1), outChannels, kernel, kernel}, init);
+  Value bias = param(join(prefix, "bias"), {outChannels}, "zeros");
+  return b.create<ConvTranspose2dOp>(
+      loc(), x, w, bias, b.getDenseI64ArrayAttr({stride, stride}),
+      b.getDenseI64ArrayAttr({padding, padding}),
+      b.getDenseI64ArrayAttr({0, 0}), b.getDenseI64ArrayAttr({1, 1}),
+      b.getI64IntegerAttr(1));
+}
+
+Value ModelBuilder::linear(StringRef prefix, Value x, int64_t outFeatures,
+                           StringRef init) {
+  Value w = param(join(prefix, "weight"), {outFeatures, dim(x, -1)}, init);
+  Value bias = param(join(prefix, "bias"), {outFeatures}, "zeros");
+  return b.create<LinearOp>(loc(), x, w, bias);
+}
+
+Value ModelBuilder::batchNorm(StringRef prefix, Value x) {
+  int64_t c = dim(x, 1);
+  Value gamma = param(join(prefix, "weight"), {c}, "ones");
+  Value beta = param(join(prefix, "bias"), {c}, "zeros");
+  Value mean = state(join(prefix, "running_mean"), {c}, "zeros");
+  Value var = state(join(prefix, "running_var"), {c}, "ones");
+  return b.create<BatchNormInferenceOp>(loc(), x, gamma, beta, mean, var,
+                                        b.getF64FloatAttr(1e-5));
+}
+
+Value ModelBuilder::relu(Value x) { return b.create<ReluOp>(loc(), x); }
+Value ModelBuilder::sigmoid(Value x) { return b.create<SigmoidOp>(loc(), x); }
+Value ModelBuilder::tanh(Value x) { return b.create<TanhOp>(loc(), x); }
+
+Value ModelBuilder::maxPool2d(Value x, int64_t kernel, int64_t stride,
+                              int64_t padding) {
+  return b.create<MaxPool2dOp>(loc(), x,
+                               b.getDenseI64ArrayAttr({kernel, kernel}),
+                               b.getDenseI64ArrayAttr({stride, stride}),
+                               b.getDenseI64ArrayAttr({padding, padding}));
+}
+
+Value ModelBuilder::avgPool2d(Value x, int64_t kernel, int64_t stride,
+                              int64_t padding) {
+  return b.create<AvgPool2dOp>(
+      loc(), x, b.getDenseI64ArrayAttr({kernel, kernel}),
+      b.getDenseI64ArrayAttr({stride, stride}),
+      b.getDenseI64ArrayAttr({padding, padding}), b.getBoolAttr(true));
+}
+
+Value ModelBuilder::adaptiveAvgPool2d(Value x, int64_t outH, int64_t outW) {
+  return b.create<AdaptiveAvgPool2dOp>(loc(), x,
+                                       b.getDenseI64ArrayAttr({outH, outW}));
+}
+
+Value ModelBuilder::flatten(Value x) {
+  return b.create<FlattenOp>(loc(), x, b.getI64IntegerAttr(1),
+                             b.getI64IntegerAttr(-1));
+}
+
+Value ModelBuilder::dropout(Value x, double p) {
+  return b.create<DropoutOp>(loc(), x, Value(), b.getF64FloatAttr(p),
+                             b.getI64IntegerAttr(dropoutCount++));
+}
+
+Value ModelBuilder::add(Value x, Value y) {
+  return b.create<AddOp>(loc(), x, y);
+}
+
+Value ModelBuilder::concat(ValueRange xs, int64_t dimension) {
+  return b.create<ConcatOp>(loc(), xs, b.getI64IntegerAttr(dimension));
+}
+
+func::FuncOp
+ModelBuilder::finish(ArrayRef<std::pair<std::string, Value>> outputs) {
+  SmallVector<Value> values;
+  SmallVector<Attribute> resAttrs;
+  for (const auto &[name, v] : outputs) {
+    values.push_back(v);
+    resAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr(kOutputAttr, b.getStringAttr(name))}));
+  }
+  b.create<func::ReturnOp>(loc(), values);
+  func.setFunctionType(b.getFunctionType(body->getArgumentTypes(),
+                                         ValueRange(values).getTypes()));
+  func.setAllArgAttrs(ArrayRef<DictionaryAttr>(argAttrs));
+  func.setAllResultAttrs(resAttrs);
+  return func;
+}

@@ -1,0 +1,112 @@
+//===- Idx.cpp - the IDX format of MNIST and Fashion-MNIST
+//------------------===//
+
+#include "d2lrt/Idx.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace d2lrt {
+
+namespace {
+/// Reads exactly n bytes; returns how many were read.
+size_t readFully(gzFile f, uint8_t *out, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    unsigned chunk = unsigned(std::min<size_t>(n - done, 1u << 30));
+    int got = gzread(f, out + done, chunk);
+    if (got <= 0)
+      break;
+    done += size_t(got);
+  }
+  return done;
+}
+} // namespace
+
+std::string readIdx(const std::string &path, IdxArray &out) {
+  out = IdxArray();
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f)
+    return path + ": cannot open: " + std::strerror(errno);
+  auto fail = [&](const std::string &msg) {
+    gzclose(f);
+    return path + ": not a valid IDX file of bytes: " + msg;
+  };
+  uint8_t magic[4];
+  if (readFully(f, magic, 4) != 4)
+    return fail("shorter than its 4-byte magic number");
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] < 1 ||
+      magic[3] > 4) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "magic 0x%02x%02x%02x%02x", magic[0],
+                  magic[1], magic[2], magic[3]);
+    return fail(std::string(buf) +
+                " (expected 0x000008NN: unsigned bytes, 1 to 4 dimensions)");
+  }
+  uint64_t count = 1;
+  for (int i = 0; i < magic[3]; ++i) {
+    uint8_t b[4];
+    if (readFully(f, b, 4) != 4)
+      return fail("truncated in its dimension sizes");
+    int64_t d = (int64_t(b[0]) << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+    if (d < 1 || d > (1 << 28))
+      return fail("dimension " + std::to_string(i) + " has size " +
+                  std::to_string(d));
+    out.dims.push_back(d);
+    count *= uint64_t(d);
+  }
+  if (count > (uint64_t(1) << 34))
+    return fail("too large");
+  out.data.resize(count);
+  size_t got = readFully(f, out.data.data(), count);
+  if (got != count)
+    return fail("truncated: " + std::to_string(count) +
+                " data bytes expected, " + std::to_string(got) + " found");
+  uint8_t extra;
+  if (readFully(f, &extra, 1) != 0)
+    return fail("trailing bytes after " + std::to_string(count) +
+                " data bytes");
+  int errnum = 0;
+  const char *zerr = gzerror(f, &errnum);
+  if (errnum < 0) {
+    std::string msg = zerr;
+    gzclose(f);
+    return path + ": gzip error: " + msg;
+  }
+  gzclose(f);
+  return "";
+}
+
+const char *fashionMnistLabel(int64_t label) {
+  static const char *kNames[] = {"t-shirt", "trouser",   "pullover", "dress",
+                                 "coat",    "sandal",    "shirt",    "sneaker",
+                                 "bag",     "ankle boot"};
+  return label >= 0 && label < 10 ? kNames[label] : "?";
+}
+
+std::string loadFashionMnist(const std::string &dir, bool train,
+                             IdxArray &images, IdxArray &labels) {
+  std::string prefix = dir + (train ? "/train" : "/t10k");
+  std::string err = readIdx(prefix + "-images-idx3-ubyte.gz", images);
+  if (err.empty())
+    err = readIdx(prefix + "-labels-idx1-ubyte.gz", labels);
+  if (!err.empty())
+    return err + (dir == kFashionMnistDir
+                      ? " (install Debian's dataset-fashion-mnist package)"
+                      : "");
+  if (images.dims.size() != 3 || images.dims[1] != 28 || images.dims[2] != 28)
+    return prefix + "-images-idx3-ubyte.gz: expected [N, 28, 28] images";
+  if (labels.dims.size() != 1 || labels.dims[0] != images.dims[0])
+    return prefix + "-labels-idx1-ubyte.gz: expected " +
+           std::to_string(images.dims[0]) + " labels";
+  for (size_t i = 0; i < labels.data.size(); ++i)
+    if (labels.data[i] >= 10)
+      return prefix + "-labels-idx1-ubyte.gz: label " +
+             std::to_string(labels.data[i]) + " at " + std::to_string(i) +
+             " is not in [0, 10)";
+  return "";
+}
+
+} // namespace d2lrt

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+#===- scripts/setup.sh - install dependencies and configure the build -----===#
+#
+# Idempotent: installs the Debian packages the build and the tests need when
+# they are missing (with sudo when not root), checks the CUDA toolkit, and
+# configures the build directory with Ninja and ccache.
+#
+# Usage: scripts/setup.sh [BUILD_DIR]        (default: build)
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+LLVM_PREFIX=/usr/lib/llvm-19
+CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
+
+PACKAGES=(
+  # compiler infrastructure
+  libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
+  # build tools
+  cmake ninja-build ccache g++ make
+  # libraries
+  libfmt-dev nlohmann-json3-dev libgtest-dev libboost-context-dev
+  zlib1g-dev
+  # the numerical oracle and the data
+  python3 python3-torch python3-numpy dataset-fashion-mnist
+)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    log "not root and no sudo: cannot install packages"
+  fi
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq || log "apt-get update failed; trying the cached lists"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "all Debian packages present"
+fi
+
+# The CUDA toolkit is not a Debian package: say plainly what is missing.
+cuda_missing=()
+[ -x "$CUDA_HOME/bin/nvcc" ] || cuda_missing+=("$CUDA_HOME/bin/nvcc")
+[ -x "$CUDA_HOME/bin/ptxas" ] || cuda_missing+=("$CUDA_HOME/bin/ptxas")
+ls "$CUDA_HOME"/lib64/libnvrtc.so* >/dev/null 2>&1 || \
+  ls "$CUDA_HOME"/targets/*/lib/libnvrtc.so* >/dev/null 2>&1 || \
+  cuda_missing+=("$CUDA_HOME/lib64/libnvrtc.so")
+[ -f "$CUDA_HOME/include/nvrtc.h" ] || cuda_missing+=("$CUDA_HOME/include/nvrtc.h")
+if [ ${#cuda_missing[@]} -gt 0 ]; then
+  log "the CUDA toolkit is incomplete; missing: ${cuda_missing[*]}"
+  log "install CUDA 13 (nvcc, NVRTC, ptxas) under $CUDA_HOME or set CUDA_HOME"
+  exit 1
+fi
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+  log "configuring $BUILD"
+  cmake -G Ninja -S "$ROOT" -B "$BUILD" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+    -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
+    -DLLVM_DIR="$LLVM_PREFIX/lib/cmake/llvm" \
+    -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/build/utils/lit/lit.py" \
+    -DPython3_EXECUTABLE=/usr/bin/python3 \
+    -DCUDAToolkit_ROOT="$CUDA_HOME" >/dev/null
+fi
+log "ready: $BUILD"

@@ -1,0 +1,173 @@
+"""Helpers of the d2lc numerical tests: safetensors I/O, running the d2lc
+tools, and comparing against PyTorch (the independent truth).
+
+Run with /usr/bin/python3 (Debian's python3-torch). Relative error is
+max|ours - ref| / max(max|ref|, tiny): the error measured against the scale of
+the reference, which does not blow up on elements that are close to zero.
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+_DTYPES = {
+    "F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32,
+    "U8": np.uint8, "F16": np.float16,
+}
+_NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
+
+
+def save_safetensors(path, tensors):
+    """Writes a dict of name -> torch.Tensor / np.ndarray as .safetensors."""
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+        a = np.ascontiguousarray(a)
+        raw = a.tobytes()
+        header[name] = {"dtype": _NAMES[a.dtype], "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def load_safetensors(path):
+    """Reads a .safetensors file into a dict of name -> torch.Tensor."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, end = e["data_offsets"]
+        a = np.frombuffer(data[8 + n + b:8 + n + end], dtype=_DTYPES[e["dtype"]])
+        out[name] = torch.from_numpy(a.reshape(e["shape"]).copy())
+    return out
+
+
+def tool(name):
+    """The path of a d2lc tool (lit puts the build's bin/ on PATH)."""
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            return p
+    raise SystemExit(f"{name} not found on PATH")
+
+
+def run_tool(args, expect_ok=True):
+    r = subprocess.run(args, capture_output=True, text=True)
+    if expect_ok and r.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({r.returncode}):\n{r.stderr}")
+    return r
+
+
+def evaluate(model, inputs, entry="forward", f64=False, seed=0, extra=()):
+    """Runs `entry` of `model` (a path, or MLIR text) with the reference
+    evaluator on the named `inputs`; returns the named results."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if "\n" in model or model.lstrip().startswith(("func.func", "module")):
+            path = os.path.join(tmp, "model.mlir")
+            with open(path, "w") as f:
+                f.write(model)
+        else:
+            path = model
+        inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
+        save_safetensors(inp, inputs)
+        args = [tool("d2lc-run"), "--backend=eval", path, "--entry", entry,
+                "--inputs", inp, "-o", out, "--seed", str(seed)]
+        if f64:
+            args.append("--f64")
+        run_tool(args + list(extra))
+        return load_safetensors(out)
+
+
+def rel_err(ours, ref):
+    ours = torch.as_tensor(ours).double()
+    ref = torch.as_tensor(ref).double()
+    if ours.shape != ref.shape:
+        return float("inf")
+    scale = max(ref.abs().max().item() if ref.numel() else 0.0, 1e-30)
+    return (ours - ref).abs().max().item() / scale if ref.numel() else 0.0
+
+
+class Checker:
+    """Collects comparisons, prints one line each, exits non-zero on failure."""
+
+    def __init__(self):
+        self.failures = 0
+        self.count = 0
+
+    def close(self, what, ours, ref, tol):
+        self.count += 1
+        err = rel_err(ours, ref)
+        ok = err <= tol
+        shape = tuple(torch.as_tensor(ref).shape)
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: rel err {err:.2e} (tol {tol:.0e}) shape {shape}"
+              + ("" if torch.as_tensor(ours).shape == torch.as_tensor(ref).shape
+                 else f" ours {tuple(torch.as_tensor(ours).shape)}"))
+        if not ok:
+            self.failures += 1
+        return ok
+
+    def true(self, what, cond, detail=""):
+        self.count += 1
+        print(f"{'ok  ' if cond else 'FAIL'} {what}{': ' + detail if detail else ''}")
+        if not cond:
+            self.failures += 1
+        return cond
+
+    def finish(self):
+        print(f"{self.count - self.failures} of {self.count} checks passed")
+        sys.exit(1 if self.failures else 0)
+
+
+def mlir_type(t):
+    """MLIR tensor type of a torch tensor."""
+    et = {torch.float32: "f32", torch.float64: "f64", torch.int64: "i64",
+          torch.int32: "i32"}[t.dtype]
+    return "tensor<" + "".join(f"{d}x" for d in t.shape) + et + ">"
+
+
+def single_op(op, operands, results, attrs="", result_names=None):
+    """A function `@f` applying one op (`d2l.<op>`) to named inputs.
+
+    operands: list of (name, tensor); results: list of reference tensors (for
+    the result types); attrs: the attribute dictionary text, without braces.
+    """
+    args = ", ".join(f"%{n}: {mlir_type(t)} {{d2l.input = \"{n}\"}}" for n, t in operands)
+    names = result_names or [f"r{i}" for i in range(len(results))]
+    rtypes = ", ".join(f"{mlir_type(t)} {{d2l.output = \"{n}\"}}" for n, t in zip(names, results))
+    vals = ", ".join(f"%{n}" for n, _ in operands)
+    lhs = ", ".join(f"%o{i}" for i in range(len(results)))
+    ftype = f"({', '.join(mlir_type(t) for _, t in operands)}) -> " + (
+        mlir_type(results[0]) if len(results) == 1 else
+        "(" + ", ".join(mlir_type(t) for t in results) + ")")
+    attr = f" {{{attrs}}}" if attrs else ""
+    ret_types = ", ".join(mlir_type(t) for t in results)
+    return (f"func.func @f({args}) -> ({rtypes}) {{\n"
+            f"  {lhs} = d2l.{op} {vals}{attr} : {ftype}\n"
+            f"  return {lhs} : {ret_types}\n}}\n")
+
+
+def check_op(checker, what, op, operands, refs, attrs="", tol=1e-5, f64=False):
+    """Evaluates one op on `operands` and compares every result with `refs`."""
+    refs = refs if isinstance(refs, (list, tuple)) else [refs]
+    text = single_op(op, operands, refs, attrs)
+    out = evaluate(text, dict(operands), entry="f", f64=f64)
+    for i, ref in enumerate(refs):
+        checker.close(f"{what} result {i}" if len(refs) > 1 else what, out[f"r{i}"], ref, tol)
+    return out
