@@ -16,6 +16,7 @@ config.test_exec_root = os.path.join(config.d2lc_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%models", os.path.join(config.d2lc_src_root, "models")))
 config.substitutions.append(("%src_root", config.d2lc_src_root))
+config.substitutions.append(("%d2lrt_tests_dir", os.path.join(config.d2lc_obj_root, "runtime")))
 # The Python with PyTorch (Debian's python3-torch), and the test helpers.
 config.substitutions.append(("%python", config.python_executable))
 config.environment["PYTHONPATH"] = os.path.join(config.test_source_root, "lib")

@@ -28,7 +28,7 @@ def save_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
         a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
-        a = np.ascontiguousarray(a)
+        a = np.array(a, order="C", copy=True)  # (ascontiguousarray makes 0-d arrays 1-d)
         raw = a.tobytes()
         header[name] = {"dtype": _NAMES[a.dtype], "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(raw)]}
@@ -142,6 +142,9 @@ def mlir_type(t):
     return "tensor<" + "".join(f"{d}x" for d in t.shape) + et + ">"
 
 
+UNARY_OPS = {"relu", "sigmoid", "tanh", "exp", "log", "sqrt", "neg"}
+
+
 def single_op(op, operands, results, attrs="", result_names=None):
     """A function `@f` applying one op (`d2l.<op>`) to named inputs.
 
@@ -157,6 +160,8 @@ def single_op(op, operands, results, attrs="", result_names=None):
         mlir_type(results[0]) if len(results) == 1 else
         "(" + ", ".join(mlir_type(t) for t in results) + ")")
     attr = f" {{{attrs}}}" if attrs else ""
+    if op in UNARY_OPS:
+        ftype = mlir_type(operands[0][1])
     ret_types = ", ".join(mlir_type(t) for t in results)
     return (f"func.func @f({args}) -> ({rtypes}) {{\n"
             f"  {lhs} = d2l.{op} {vals}{attr} : {ftype}\n"

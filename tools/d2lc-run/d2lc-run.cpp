@@ -172,6 +172,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   registry.insert<D2LDialect, func::FuncDialect>();
   MLIRContext context(registry);
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   std::string errorMessage;

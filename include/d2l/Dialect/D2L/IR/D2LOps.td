@@ -51,6 +51,13 @@ class D2L_ShapedOp<string mnemonic, list<Trait> traits = []> :
   }];
 }
 
+/// A signless 64-bit integer attribute read as int64_t (I64Attr reads as
+/// uint64_t, which silently breaks negative dimensions).
+def D2L_I64Attr : TypedSignlessIntegerAttrBase<I64, "int64_t",
+                                               "64-bit signless integer attribute"> {
+  let convertFromStorage = "$_self.getValue().getSExtValue()";
+}
+
 def D2L_Pair1 : DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">;
 def D2L_Pair0 : DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">;
 
@@ -222,7 +229,7 @@ def D2L_DropoutOp : D2L_ShapedOp<"dropout", [D2L_ElementwiseMarker]> {
   }];
   let arguments = (ins D2L_FloatTensor:$input, Optional<D2L_SeedTensor>:$seed,
                    DefaultValuedAttr<F64Attr, "0.5">:$p,
-                   DefaultValuedAttr<I64Attr, "0">:$salt);
+                   DefaultValuedAttr<D2L_I64Attr, "0">:$salt);
   let results = (outs D2L_FloatTensor:$result);
 }
 
@@ -249,7 +256,7 @@ def D2L_Conv2dOp : D2L_ShapedOp<"conv2d"> {
   let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
                    Optional<D2L_FloatTensor>:$bias,
                    D2L_Pair1:$stride, D2L_Pair0:$padding, D2L_Pair1:$dilation,
-                   DefaultValuedAttr<I64Attr, "1">:$groups);
+                   DefaultValuedAttr<D2L_I64Attr, "1">:$groups);
   let results = (outs D2L_FloatTensor:$result);
 }
 
@@ -275,7 +282,7 @@ def D2L_ConvTranspose2dOp : D2L_ShapedOp<"conv_transpose2d"> {
                    Optional<D2L_FloatTensor>:$bias,
                    D2L_Pair1:$stride, D2L_Pair0:$padding,
                    D2L_Pair0:$output_padding, D2L_Pair1:$dilation,
-                   DefaultValuedAttr<I64Attr, "1">:$groups);
+                   DefaultValuedAttr<D2L_I64Attr, "1">:$groups);
   let results = (outs D2L_FloatTensor:$result);
 }
 
@@ -476,8 +483,8 @@ def D2L_FlattenOp : D2L_ShapedOp<"flatten"> {
     ```
   }];
   let arguments = (ins D2L_FloatTensor:$input,
-                   DefaultValuedAttr<I64Attr, "1">:$start_dim,
-                   DefaultValuedAttr<I64Attr, "-1">:$end_dim);
+                   DefaultValuedAttr<D2L_I64Attr, "1">:$start_dim,
+                   DefaultValuedAttr<D2L_I64Attr, "-1">:$end_dim);
   let results = (outs D2L_FloatTensor:$result);
   let hasFolder = 1;
 }
@@ -527,7 +534,7 @@ def D2L_ConcatOp : D2L_ShapedOp<"concat"> {
     ```
   }];
   let arguments = (ins Variadic<D2L_FloatTensor>:$inputs,
-                   DefaultValuedAttr<I64Attr, "0">:$dim);
+                   DefaultValuedAttr<D2L_I64Attr, "0">:$dim);
   let results = (outs D2L_FloatTensor:$result);
   let hasFolder = 1;
 }
@@ -544,8 +551,8 @@ def D2L_SliceOp : D2L_ShapedOp<"slice"> {
         : (tensor<32x256x12x12xf32>) -> tensor<32x64x12x12xf32>
     ```
   }];
-  let arguments = (ins D2L_FloatTensor:$input, I64Attr:$dim, I64Attr:$start,
-                   I64Attr:$end, DefaultValuedAttr<I64Attr, "1">:$step);
+  let arguments = (ins D2L_FloatTensor:$input, D2L_I64Attr:$dim, D2L_I64Attr:$start,
+                   D2L_I64Attr:$end, DefaultValuedAttr<D2L_I64Attr, "1">:$step);
   let results = (outs D2L_FloatTensor:$result);
   let hasFolder = 1;
 }
@@ -634,7 +641,7 @@ def D2L_MeanOp : D2L_ReduceOp<"mean"> {
 }
 
 class D2L_SoftmaxLikeOp<string mnemonic> : D2L_ShapedOp<mnemonic> {
-  let arguments = (ins D2L_FloatTensor:$input, I64Attr:$dim);
+  let arguments = (ins D2L_FloatTensor:$input, D2L_I64Attr:$dim);
   let results = (outs D2L_FloatTensor:$result);
 }
 

@@ -1,0 +1,78 @@
+"""The D2L book's PyTorch definitions of the models in models/ (zh-v2), as a
+reader would write them, so tests compare d2lc with the book's own code."""
+
+import torch
+from torch import nn
+
+
+def softmax_regression():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def mlp_dropout(dropout1=0.2, dropout2=0.5):
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout1),
+                         nn.Linear(256, 256), nn.ReLU(), nn.Dropout(dropout2),
+                         nn.Linear(256, 10))
+
+
+def linear_regression():
+    return nn.Sequential(nn.Linear(2, 1))
+
+
+def lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
+        nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, 10))
+
+
+def lenet_bn():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5), nn.BatchNorm2d(6), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.BatchNorm2d(16), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
+        nn.Linear(256, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
+        nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
+        nn.Linear(84, 10))
+
+
+MODELS = {
+    "linear_regression": (linear_regression, (10, 2)),
+    "softmax_regression": (softmax_regression, (256, 1, 28, 28)),
+    "mlp": (mlp, (256, 1, 28, 28)),
+    "mlp_dropout": (mlp_dropout, (256, 1, 28, 28)),
+    "lenet": (lenet, (256, 1, 28, 28)),
+    "lenet_bn": (lenet_bn, (256, 1, 28, 28)),
+}
+
+
+def randomize(net, seed=0):
+    """Non-trivial weights everywhere, BatchNorm statistics included, so that
+    every parameter and state tensor matters to the result."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * (0.5 if p.dim() > 1 else 0.2)
+                    / (p[0].numel() ** 0.5 if p.dim() > 1 else 1.0))
+        for m in net.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.3)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+                m.weight.add_(1.0)
+    return net
+
+
+def state_tensors(net):
+    """The state_dict without BatchNorm's num_batches_tracked counters, which
+    d2lc does not model (momentum is fixed, as in the book)."""
+    return {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
