@@ -140,6 +140,44 @@ Tensor<T> matmul(const Tensor<T> &a, const Tensor<T> &b, bool ta, bool tb,
   return c;
 }
 
+template <typename T>
+Tensor<T> conv2dBackwardFilter(const Tensor<T> &x, const Tensor<T> &dy,
+                               const ConvParams &p, const Shape &weightShape) {
+  Tensor<T> dw = Tensor<T>::zeros(weightShape);
+  int64_t n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
+  int64_t cout = weightShape[0], kh = weightShape[2], kw = weightShape[3];
+  int64_t oh = dy.dim(2), ow = dy.dim(3);
+  int64_t cinG = cin / p.groups, coutG = cout / p.groups;
+  for (int64_t oc = 0; oc < cout; ++oc) {
+    int64_t g = oc / coutG;
+    for (int64_t icl = 0; icl < cinG; ++icl) {
+      int64_t ic = g * cinG + icl;
+      for (int64_t ki = 0; ki < kh; ++ki) {
+        for (int64_t kj = 0; kj < kw; ++kj) {
+          double acc = 0;
+          for (int64_t in = 0; in < n; ++in) {
+            const T *plane = &x.data[((in * cin + ic) * h) * wd];
+            const T *grad = &dy.data[((in * cout + oc) * oh) * ow];
+            for (int64_t i = 0; i < oh; ++i) {
+              int64_t ih = i * p.stride[0] - p.padding[0] + ki * p.dilation[0];
+              if (ih < 0 || ih >= h)
+                continue;
+              for (int64_t j = 0; j < ow; ++j) {
+                int64_t iw =
+                    j * p.stride[1] - p.padding[1] + kj * p.dilation[1];
+                if (iw >= 0 && iw < wd)
+                  acc += double(grad[i * ow + j]) * double(plane[ih * wd + iw]);
+              }
+            }
+          }
+          dw.data[((oc * cinG + icl) * kh + ki) * kw + kj] = T(acc);
+        }
+      }
+    }
+  }
+  return dw;
+}
+
 #define INSTANTIATE(T)                                                         \
   template Tensor<T> conv2d(const Tensor<T> &, const Tensor<T> &,              \
                             const Tensor<T> *, const ConvParams &,             \
@@ -150,7 +188,10 @@ Tensor<T> matmul(const Tensor<T> &a, const Tensor<T> &b, bool ta, bool tb,
   template Tensor<T> linear(const Tensor<T> &, const Tensor<T> &,              \
                             const Tensor<T> *);                                \
   template Tensor<T> matmul(const Tensor<T> &, const Tensor<T> &, bool, bool,  \
-                            const Shape &);
+                            const Shape &);                                    \
+  template Tensor<T> conv2dBackwardFilter(const Tensor<T> &,                   \
+                                          const Tensor<T> &,                   \
+                                          const ConvParams &, const Shape &);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

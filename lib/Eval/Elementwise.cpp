@@ -58,6 +58,12 @@ template <typename T> Tensor<T> unary(UnaryKind kind, const Tensor<T> &x) {
     case UnaryKind::Neg:
       r = -v;
       break;
+    case UnaryKind::Abs:
+      r = std::fabs(v);
+      break;
+    case UnaryKind::Sign:
+      r = v > 0 ? 1.0 : (v < 0 ? -1.0 : (std::isnan(v) ? v : 0.0));
+      break;
     }
     y.data[i] = T(r);
   }
@@ -146,6 +152,32 @@ Tensor<T> broadcastTo(const Tensor<T> &x, const Shape &outShape) {
   return y;
 }
 
+template <typename T>
+Tensor<T> activationBackward(ActivationKind kind, const Tensor<T> &dy,
+                             const Tensor<T> &y) {
+  Tensor<T> dx = Tensor<T>::zeros(dy.shape);
+  for (size_t i = 0; i < dy.data.size(); ++i) {
+    double g = double(dy.data[i]), v = double(y.data[i]);
+    double r = kind == ActivationKind::Relu      ? (v > 0 ? g : 0.0)
+               : kind == ActivationKind::Sigmoid ? g * v * (1 - v)
+                                                 : g * (1 - v * v);
+    dx.data[i] = T(r);
+  }
+  return dx;
+}
+
+template <typename T>
+Tensor<T> sliceBackward(const Tensor<T> &dy, const Shape &inputShape,
+                        int64_t dim, int64_t start, int64_t step) {
+  Tensor<T> dx = Tensor<T>::zeros(inputShape);
+  Shape strides = stridesOf(inputShape);
+  int64_t base = start * strides[dim];
+  strides[dim] *= step;
+  forEachIndex(dy.shape, strides,
+               [&](int64_t o, int64_t i) { dx.data[base + i] = dy.data[o]; });
+  return dx;
+}
+
 #define INSTANTIATE(T)                                                         \
   template Tensor<T> unary(UnaryKind, const Tensor<T> &);                      \
   template Tensor<T> binary(BinaryKind, const Tensor<T> &, const Tensor<T> &,  \
@@ -157,7 +189,11 @@ Tensor<T> broadcastTo(const Tensor<T> &x, const Shape &outShape) {
                             const Shape &);                                    \
   template Tensor<T> slice(const Tensor<T> &, int64_t, int64_t, int64_t,       \
                            const Shape &);                                     \
-  template Tensor<T> broadcastTo(const Tensor<T> &, const Shape &);
+  template Tensor<T> broadcastTo(const Tensor<T> &, const Shape &);            \
+  template Tensor<T> activationBackward(ActivationKind, const Tensor<T> &,     \
+                                        const Tensor<T> &);                    \
+  template Tensor<T> sliceBackward(const Tensor<T> &, const Shape &, int64_t,  \
+                                   int64_t, int64_t);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

@@ -76,6 +76,113 @@ private:
         .template Case<LogOp>([&](auto o) { return un(o, UnaryKind::Log); })
         .template Case<SqrtOp>([&](auto o) { return un(o, UnaryKind::Sqrt); })
         .template Case<NegOp>([&](auto o) { return un(o, UnaryKind::Neg); })
+        .template Case<AbsOp>([&](auto o) { return un(o, UnaryKind::Abs); })
+        .template Case<SignOp>([&](auto o) { return un(o, UnaryKind::Sign); })
+        .template Case<ReluBackwardOp>(
+            [&](auto o) { return act(o, ActivationKind::Relu); })
+        .template Case<SigmoidBackwardOp>(
+            [&](auto o) { return act(o, ActivationKind::Sigmoid); })
+        .template Case<TanhBackwardOp>(
+            [&](auto o) { return act(o, ActivationKind::Tanh); })
+        .template Case<SoftmaxBackwardOp, LogSoftmaxBackwardOp>([&](auto o) {
+          const Tensor<T> &y = get(o.getOutput());
+          int64_t dim = o.getDim() < 0 ? o.getDim() + y.rank() : o.getDim();
+          set(o.getResult(),
+              softmaxBackward(get(o.getGradOutput()), y, dim,
+                              isa<LogSoftmaxBackwardOp>(o.getOperation())));
+          return success();
+        })
+        .template Case<CrossEntropyBackwardOp>(
+            [&](CrossEntropyBackwardOp o) -> LogicalResult {
+              Tensor<T> out;
+              std::string err =
+                  crossEntropyBackward(get(o.getGradLoss()), get(o.getLogits()),
+                                       get(o.getLabels()), out);
+              if (!err.empty())
+                return o.emitOpError() << "evaluation failed: " << err;
+              set(o.getResult(), std::move(out));
+              return success();
+            })
+        .template Case<Conv2dBackwardInputOp>([&](Conv2dBackwardInputOp o) {
+          // The adjoint of conv2d is the transposed convolution; the result
+          // shape settles the rows the forward stride skipped.
+          ConvParams p{pair(o.getStride()),
+                       pair(o.getPadding()),
+                       pair(o.getDilation()),
+                       {0, 0},
+                       o.getGroups()};
+          set(o.getResult(),
+              convTranspose2d(get(o.getGradOutput()), get(o.getWeight()),
+                              static_cast<const Tensor<T> *>(nullptr), p,
+                              shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<Conv2dBackwardFilterOp>([&](Conv2dBackwardFilterOp o) {
+          ConvParams p{pair(o.getStride()),
+                       pair(o.getPadding()),
+                       pair(o.getDilation()),
+                       {0, 0},
+                       o.getGroups()};
+          set(o.getResult(),
+              conv2dBackwardFilter(get(o.getInput()), get(o.getGradOutput()), p,
+                                   shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<MaxPool2dBackwardOp>([&](MaxPool2dBackwardOp o) {
+          set(o.getResult(),
+              maxPool2dBackward(get(o.getGradOutput()), get(o.getInput()),
+                                pair(o.getKernelSize()),
+                                pair(o.getEffectiveStride()),
+                                pair(o.getPadding())));
+          return success();
+        })
+        .template Case<MaxPool2dSelectOp>([&](MaxPool2dSelectOp o) {
+          set(o.getResult(),
+              maxPool2dSelect(get(o.getInput()), get(o.getValues()),
+                              pair(o.getKernelSize()),
+                              pair(o.getEffectiveStride()),
+                              pair(o.getPadding()), shapeOf(o.getResult())));
+          return success();
+        })
+        .template Case<AvgPool2dBackwardOp>([&](AvgPool2dBackwardOp o) {
+          set(o.getResult(),
+              avgPool2dBackward(get(o.getGradOutput()), shapeOf(o.getResult()),
+                                pair(o.getKernelSize()),
+                                pair(o.getEffectiveStride()),
+                                pair(o.getPadding()), o.getCountIncludePad()));
+          return success();
+        })
+        .template Case<AdaptiveAvgPool2dBackwardOp>(
+            [&](AdaptiveAvgPool2dBackwardOp o) {
+              set(o.getResult(),
+                  adaptiveAvgPool2dBackward(get(o.getGradOutput()),
+                                            shapeOf(o.getResult())));
+              return success();
+            })
+        .template Case<BatchNormBackwardOp>([&](BatchNormBackwardOp o) {
+          auto r = batchNormBackward(get(o.getGradOutput()), get(o.getInput()),
+                                     get(o.getWeight()), get(o.getBatchMean()),
+                                     get(o.getBatchInvstd()));
+          for (int i = 0; i < 3; ++i)
+            set(o->getResult(i), std::move(r[i]));
+          return success();
+        })
+        .template Case<SliceBackwardOp>([&](SliceBackwardOp o) {
+          int64_t rank = int64_t(o.getInputShape().size());
+          int64_t dim = o.getDim() < 0 ? o.getDim() + rank : o.getDim();
+          set(o.getResult(),
+              sliceBackward(get(o.getGradOutput()), shapeOf(o.getResult()), dim,
+                            o.getStart(), o.getStep()));
+          return success();
+        })
+        .template Case<ArgmaxOp>([&](ArgmaxOp o) {
+          const Tensor<T> &x = get(o.getInput());
+          int64_t dim = o.getDim() < 0 ? o.getDim() + x.rank() : o.getDim();
+          Tensor<T> r = argmax(x, dim);
+          r.shape = shapeOf(o.getResult());
+          set(o.getResult(), std::move(r));
+          return success();
+        })
         .template Case<AddOp>([&](auto o) { return bin(o, BinaryKind::Add); })
         .template Case<SubOp>([&](auto o) { return bin(o, BinaryKind::Sub); })
         .template Case<MulOp>([&](auto o) { return bin(o, BinaryKind::Mul); })
@@ -234,6 +341,12 @@ private:
 
   template <typename OpT> LogicalResult un(OpT op, UnaryKind kind) {
     set(op.getResult(), unary(kind, get(op.getInput())));
+    return success();
+  }
+
+  template <typename OpT> LogicalResult act(OpT op, ActivationKind kind) {
+    set(op.getResult(),
+        activationBackward(kind, get(op.getGradOutput()), get(op.getOutput())));
     return success();
   }
 

@@ -60,7 +60,7 @@ template <typename T>
 Tensor<T> adaptiveAvgPool2d(const Tensor<T> &x, Pair outputSize);
 
 // Elementwise.
-enum class UnaryKind { Relu, Sigmoid, Tanh, Exp, Log, Sqrt, Neg };
+enum class UnaryKind { Relu, Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs, Sign };
 enum class BinaryKind { Add, Sub, Mul, Div };
 template <typename T> Tensor<T> unary(UnaryKind kind, const Tensor<T> &x);
 template <typename T>
@@ -92,6 +92,44 @@ template <typename T>
 std::string crossEntropy(const Tensor<T> &logits, const Tensor<T> &labels,
                          Tensor<T> &out);
 template <typename T> Tensor<T> mseLoss(const Tensor<T> &a, const Tensor<T> &b);
+
+// Gradient ops.
+enum class ActivationKind { Relu, Sigmoid, Tanh };
+template <typename T>
+Tensor<T> activationBackward(ActivationKind kind, const Tensor<T> &dy,
+                             const Tensor<T> &y);
+template <typename T>
+Tensor<T> softmaxBackward(const Tensor<T> &dy, const Tensor<T> &y, int64_t dim,
+                          bool log);
+template <typename T>
+std::string crossEntropyBackward(const Tensor<T> &gradLoss,
+                                 const Tensor<T> &logits,
+                                 const Tensor<T> &labels, Tensor<T> &out);
+template <typename T>
+Tensor<T> conv2dBackwardFilter(const Tensor<T> &x, const Tensor<T> &dy,
+                               const ConvParams &p, const Shape &weightShape);
+template <typename T>
+Tensor<T> maxPool2dBackward(const Tensor<T> &dy, const Tensor<T> &x,
+                            Pair kernel, Pair stride, Pair padding);
+template <typename T>
+Tensor<T> maxPool2dSelect(const Tensor<T> &x, const Tensor<T> &values,
+                          Pair kernel, Pair stride, Pair padding,
+                          const Shape &outShape);
+template <typename T>
+Tensor<T> avgPool2dBackward(const Tensor<T> &dy, const Shape &inputShape,
+                            Pair kernel, Pair stride, Pair padding,
+                            bool countIncludePad);
+template <typename T>
+Tensor<T> adaptiveAvgPool2dBackward(const Tensor<T> &dy,
+                                    const Shape &inputShape);
+template <typename T>
+std::array<Tensor<T>, 3>
+batchNormBackward(const Tensor<T> &dy, const Tensor<T> &x, const Tensor<T> &w,
+                  const Tensor<T> &mean, const Tensor<T> &invstd);
+template <typename T>
+Tensor<T> sliceBackward(const Tensor<T> &dy, const Shape &inputShape,
+                        int64_t dim, int64_t start, int64_t step);
+template <typename T> Tensor<T> argmax(const Tensor<T> &x, int64_t dim);
 
 /// Row-major strides of a shape.
 inline Shape stridesOf(const Shape &shape) {

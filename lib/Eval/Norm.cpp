@@ -75,13 +75,45 @@ Tensor<T> batchNormInference(const Tensor<T> &x, const Tensor<T> &w,
   return y;
 }
 
+template <typename T>
+std::array<Tensor<T>, 3>
+batchNormBackward(const Tensor<T> &dy, const Tensor<T> &x, const Tensor<T> &w,
+                  const Tensor<T> &mean, const Tensor<T> &invstd) {
+  int64_t c = x.dim(1);
+  double count = double(x.numel() / c);
+  std::vector<double> sumDy(c, 0.0), sumDyXhat(c, 0.0);
+  auto xhat = [&](int64_t ch, int64_t i) {
+    return (double(x.data[i]) - double(mean.data[ch])) *
+           double(invstd.data[ch]);
+  };
+  forEachByChannel(x.shape, [&](int64_t ch, int64_t i) {
+    sumDy[ch] += double(dy.data[i]);
+    sumDyXhat[ch] += double(dy.data[i]) * xhat(ch, i);
+  });
+  std::array<Tensor<T>, 3> r{Tensor<T>::zeros(x.shape), Tensor<T>::zeros({c}),
+                             Tensor<T>::zeros({c})};
+  forEachByChannel(x.shape, [&](int64_t ch, int64_t i) {
+    double k = double(w.data[ch]) * double(invstd.data[ch]) / count;
+    r[0].data[i] = T(k * (count * double(dy.data[i]) - sumDy[ch] -
+                          xhat(ch, i) * sumDyXhat[ch]));
+  });
+  for (int64_t ch = 0; ch < c; ++ch) {
+    r[1].data[ch] = T(sumDyXhat[ch]);
+    r[2].data[ch] = T(sumDy[ch]);
+  }
+  return r;
+}
+
 #define INSTANTIATE(T)                                                         \
   template std::array<Tensor<T>, 5> batchNormTrain(                            \
       const Tensor<T> &, const Tensor<T> &, const Tensor<T> &,                 \
       const Tensor<T> &, const Tensor<T> &, double, double);                   \
   template Tensor<T> batchNormInference(const Tensor<T> &, const Tensor<T> &,  \
                                         const Tensor<T> &, const Tensor<T> &,  \
-                                        const Tensor<T> &, double);
+                                        const Tensor<T> &, double);            \
+  template std::array<Tensor<T>, 3> batchNormBackward(                         \
+      const Tensor<T> &, const Tensor<T> &, const Tensor<T> &,                 \
+      const Tensor<T> &, const Tensor<T> &);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

@@ -76,3 +76,30 @@ def state_tensors(net):
     """The state_dict without BatchNorm's num_batches_tracked counters, which
     d2lc does not model (momentum is fixed, as in the book)."""
     return {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+
+
+class PhiloxDropout(torch.nn.Module):
+    """nn.Dropout with d2lc's mask (Philox keyed by seed, layer salt), so a
+    PyTorch reference draws exactly the elements d2l.dropout drops."""
+
+    def __init__(self, p, salt, seed):
+        super().__init__()
+        self.p, self.salt, self.seed = p, salt, seed
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        from d2ltest import dropout_keep
+        keep = dropout_keep(tuple(x.shape), self.seed, self.p, self.salt).to(x.dtype)
+        return x * keep / (1 - self.p)
+
+
+def with_philox_dropout(net, seed):
+    """Replaces the nn.Dropout layers of a Sequential by PhiloxDropout with
+    salts 0, 1, ... in order (as the model builder numbers them)."""
+    salt = 0
+    for i, m in enumerate(net):
+        if isinstance(m, nn.Dropout):
+            net[i] = PhiloxDropout(m.p, salt, seed)
+            salt += 1
+    return net

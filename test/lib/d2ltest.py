@@ -142,7 +142,9 @@ def mlir_type(t):
     return "tensor<" + "".join(f"{d}x" for d in t.shape) + et + ">"
 
 
-UNARY_OPS = {"relu", "sigmoid", "tanh", "exp", "log", "sqrt", "neg"}
+UNARY_OPS = {"relu", "sigmoid", "tanh", "exp", "log", "sqrt", "neg", "abs", "sign"}
+# Ops printed with one type (SameOperandsAndResultType with two operands).
+SAME_TYPE_BINARY_OPS = {"relu_backward", "sigmoid_backward", "tanh_backward"}
 
 
 def single_op(op, operands, results, attrs="", result_names=None):
@@ -160,7 +162,7 @@ def single_op(op, operands, results, attrs="", result_names=None):
         mlir_type(results[0]) if len(results) == 1 else
         "(" + ", ".join(mlir_type(t) for t in results) + ")")
     attr = f" {{{attrs}}}" if attrs else ""
-    if op in UNARY_OPS:
+    if op in UNARY_OPS or op in SAME_TYPE_BINARY_OPS:
         ftype = mlir_type(operands[0][1])
     ret_types = ", ".join(mlir_type(t) for t in results)
     return (f"func.func @f({args}) -> ({rtypes}) {{\n"
@@ -176,3 +178,31 @@ def check_op(checker, what, op, operands, refs, attrs="", tol=1e-5, f64=False):
     for i, ref in enumerate(refs):
         checker.close(f"{what} result {i}" if len(refs) > 1 else what, out[f"r{i}"], ref, tol)
     return out
+
+
+def philox4x32(ctr, key):
+    """Philox4x32-10 on numpy arrays of counters (4 x uint32 arrays) and a key
+    (2 ints): an independent implementation of runtime/include/d2lrt/Philox.h."""
+    m32 = np.uint64(0xFFFFFFFF)
+    c = [np.asarray(x, dtype=np.uint64) & m32 for x in ctr]
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    for r in range(10):
+        if r:
+            k0 = (k0 + np.uint64(0x9E3779B9)) & m32
+            k1 = (k1 + np.uint64(0xBB67AE85)) & m32
+        p0 = np.uint64(0xD2511F53) * c[0]
+        p1 = np.uint64(0xCD9E8D57) * c[2]
+        c = [((p1 >> np.uint64(32)) ^ c[1] ^ k0) & m32, p1 & m32,
+             ((p0 >> np.uint64(32)) ^ c[3] ^ k1) & m32, p0 & m32]
+    return c
+
+
+def dropout_keep(shape, seed, p, salt):
+    """The keep-mask d2l.dropout draws for a tensor of `shape`."""
+    n = int(np.prod(shape)) if len(shape) else 1
+    i = np.arange(n, dtype=np.uint64)
+    r = philox4x32([i & np.uint64(0xFFFFFFFF), i >> np.uint64(32),
+                    np.full(n, salt, dtype=np.uint64), np.zeros(n, dtype=np.uint64)],
+                   (seed & 0xFFFFFFFF, seed >> 32))
+    u = (r[0] >> np.uint64(8)).astype(np.float64) / 16777216.0
+    return torch.from_numpy((u >= p).reshape(shape))

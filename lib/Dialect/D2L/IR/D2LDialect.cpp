@@ -17,6 +17,7 @@ using namespace mlir;
 using namespace mlir::d2l;
 
 #include "d2l/Dialect/D2L/IR/D2LDialect.cpp.inc"
+#include "d2l/Dialect/D2L/IR/D2LInterfaces.cpp.inc"
 
 void D2LDialect::initialize() {
   addOperations<

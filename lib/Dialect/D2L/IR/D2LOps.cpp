@@ -816,6 +816,312 @@ LogicalResult MseLossOp::inferReturnTypes(MLIRContext *,
 }
 
 //===----------------------------------------------------------------------===//
+// Non-differentiable ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult ArgmaxOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  auto input = tensorOf(adaptor.getInput().getType());
+  if (!input || input.getRank() == 0)
+    return err("expects an input of rank 1 or more but got ",
+               adaptor.getInput().getType());
+  auto dim = normaliseDim(err, adaptor.getDim(), input.getRank(), "dim");
+  if (failed(dim))
+    return failure();
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < input.getRank(); ++i)
+    if (i != *dim)
+      shape.push_back(input.getDimSize(i));
+    else if (adaptor.getKeepdim())
+      shape.push_back(1);
+  results.push_back(tensor(shape, IntegerType::get(context, 64)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient ops
+//===----------------------------------------------------------------------===//
+
+/// Checks that `type` is a static float tensor of exactly `shape`.
+static LogicalResult expectShape(const ShapeError &err, Type type,
+                                 StringRef what, ArrayRef<int64_t> shape,
+                                 Type elementType) {
+  auto t = tensorOf(type);
+  if (!t || t.getShape() != shape)
+    return err("expects ", what, " of shape ", formatShape(shape), " but got ",
+               type);
+  return expectSameElementType(err, elementType, type, what);
+}
+
+LogicalResult
+SoftmaxBackwardOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type g = adaptor.getGradOutput().getType();
+  if (g != adaptor.getOutput().getType())
+    return err("expects grad_output and output of the same type but got ", g,
+               " and ", adaptor.getOutput().getType());
+  return inferSoftmax(err, g, adaptor.getDim(), results);
+}
+
+LogicalResult LogSoftmaxBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type g = adaptor.getGradOutput().getType();
+  if (g != adaptor.getOutput().getType())
+    return err("expects grad_output and output of the same type but got ", g,
+               " and ", adaptor.getOutput().getType());
+  return inferSoftmax(err, g, adaptor.getDim(), results);
+}
+
+LogicalResult CrossEntropyBackwardOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  SmallVector<Type, 1> loss;
+  // The logits and labels follow cross_entropy's rule.
+  CrossEntropyOp::Adaptor forward(
+      ValueRange{adaptor.getLogits(), adaptor.getLabels()});
+  if (failed(CrossEntropyOp::inferReturnTypes(context, loc, forward, loss)))
+    return failure();
+  if (adaptor.getGradLoss().getType() != loss.front())
+    return err("expects grad_loss of type ", loss.front(), " but got ",
+               adaptor.getGradLoss().getType());
+  results.push_back(adaptor.getLogits().getType());
+  return success();
+}
+
+LogicalResult Conv2dBackwardInputOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  auto inputShape = adaptor.getInputShape();
+  Type g = adaptor.getGradOutput().getType();
+  if (inputShape.size() != 4 ||
+      llvm::any_of(inputShape, [](int64_t d) { return d < 1; }))
+    return err("expects 'input_shape' of 4 positive sizes [N, C_in, H, W] "
+               "but got ",
+               formatShape(inputShape));
+  if (failed(expectRank(err, g, "grad_output", {4}, "[N, C_out, H, W]")))
+    return failure();
+  Type et = tensorOf(g).getElementType();
+  auto input = tensor(inputShape, et);
+  Type weightType = adaptor.getWeight().getType();
+  if (failed(expectRank(err, weightType, "weight", {4},
+                        "[C_out, C_in / groups, kH, kW]")) ||
+      failed(expectSameElementType(err, g, weightType, "weight")) ||
+      failed(expectPair(err, adaptor.getStride(), "stride", 1)) ||
+      failed(expectPair(err, adaptor.getPadding(), "padding", 0)) ||
+      failed(expectPair(err, adaptor.getDilation(), "dilation", 1)))
+    return failure();
+  auto weight = tensorOf(weightType);
+  int64_t groups = adaptor.getGroups();
+  if (groups < 1 || inputShape[1] % groups != 0 ||
+      weight.getDimSize(1) * groups != inputShape[1])
+    return err("expects weight ", weightType, " to match input_shape ",
+               formatShape(inputShape), " with groups ", groups);
+  // The forward convolution of an input of `input_shape` must produce
+  // grad_output's shape.
+  SmallVector<int64_t, 4> expected{inputShape[0], weight.getDimSize(0), 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = inputShape[2 + i] + 2 * adaptor.getPadding()[i] -
+                   adaptor.getDilation()[i] * (weight.getDimSize(2 + i) - 1) -
+                   1;
+    expected[2 + i] = span < 0 ? 0 : span / adaptor.getStride()[i] + 1;
+  }
+  if (failed(expectShape(err, g, "grad_output", expected, et)))
+    return failure();
+  results.push_back(input);
+  return success();
+}
+
+LogicalResult Conv2dBackwardFilterOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type inputType = adaptor.getInput().getType();
+  Type g = adaptor.getGradOutput().getType();
+  auto kernel = adaptor.getKernelSize();
+  if (failed(expectRank(err, inputType, "input", {4}, "[N, C_in, H, W]")) ||
+      failed(expectRank(err, g, "grad_output", {4}, "[N, C_out, H, W]")) ||
+      failed(expectSameElementType(err, inputType, g, "grad_output")) ||
+      failed(expectPair(err, kernel, "kernel_size", 1)) ||
+      failed(expectPair(err, adaptor.getStride(), "stride", 1)) ||
+      failed(expectPair(err, adaptor.getPadding(), "padding", 0)) ||
+      failed(expectPair(err, adaptor.getDilation(), "dilation", 1)))
+    return failure();
+  auto input = tensorOf(inputType), grad = tensorOf(g);
+  int64_t groups = adaptor.getGroups();
+  int64_t cin = input.getDimSize(1), cout = grad.getDimSize(1);
+  if (groups < 1 || cin % groups != 0 || cout % groups != 0)
+    return err("expects in_channels (", cin, ") and out_channels (", cout,
+               ") divisible by groups (", groups, ")");
+  SmallVector<int64_t, 4> expected{input.getDimSize(0), cout, 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = input.getDimSize(2 + i) + 2 * adaptor.getPadding()[i] -
+                   adaptor.getDilation()[i] * (kernel[i] - 1) - 1;
+    if (span < 0)
+      return err("expects the kernel ", formatShape(kernel),
+                 " to fit in the padded input ", inputType);
+    expected[2 + i] = span / adaptor.getStride()[i] + 1;
+  }
+  if (failed(
+          expectShape(err, g, "grad_output", expected, input.getElementType())))
+    return failure();
+  results.push_back(tensor({cout, cin / groups, kernel[0], kernel[1]},
+                           input.getElementType()));
+  return success();
+}
+
+/// The shape rule of the pooling gradient ops: `pooled` must be what pooling
+/// `input` (of `inputType`) gives.
+static LogicalResult checkPooled(const ShapeError &err, Type inputType,
+                                 Type pooled, StringRef what,
+                                 ArrayRef<int64_t> kernel,
+                                 ArrayRef<int64_t> stride,
+                                 ArrayRef<int64_t> padding) {
+  SmallVector<Type, 1> expected;
+  if (failed(inferPool(err, inputType, kernel, stride, padding, expected)))
+    return failure();
+  if (pooled != expected.front())
+    return err("expects ", what, " of type ", expected.front(),
+               " (the pooled input) but got ", pooled);
+  return success();
+}
+
+LogicalResult MaxPool2dBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  if (failed(checkPooled(
+          err, adaptor.getInput().getType(), adaptor.getGradOutput().getType(),
+          "grad_output", adaptor.getKernelSize(),
+          strideOrKernel(adaptor.getStride(), adaptor.getKernelSize()),
+          adaptor.getPadding())))
+    return failure();
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult
+MaxPool2dSelectOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type input = adaptor.getInput().getType();
+  if (adaptor.getValues().getType() != input)
+    return err("expects values of the input's type ", input, " but got ",
+               adaptor.getValues().getType());
+  return inferPool(err, input, adaptor.getKernelSize(),
+                   strideOrKernel(adaptor.getStride(), adaptor.getKernelSize()),
+                   adaptor.getPadding(), results);
+}
+
+/// Checks an `input_shape` attribute of rank 4 with positive sizes.
+static FailureOr<RankedTensorType>
+inputShapeType(const ShapeError &err, ArrayRef<int64_t> shape, Type grad) {
+  if (shape.size() != 4 || llvm::any_of(shape, [](int64_t d) { return d < 1; }))
+    return err("expects 'input_shape' of 4 positive sizes [N, C, H, W] but "
+               "got ",
+               formatShape(shape));
+  return tensor(shape, getElementTypeOrSelf(grad));
+}
+
+LogicalResult AvgPool2dBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  auto input = inputShapeType(err, adaptor.getInputShape(),
+                              adaptor.getGradOutput().getType());
+  if (failed(input) ||
+      failed(checkPooled(
+          err, *input, adaptor.getGradOutput().getType(), "grad_output",
+          adaptor.getKernelSize(),
+          strideOrKernel(adaptor.getStride(), adaptor.getKernelSize()),
+          adaptor.getPadding())))
+    return failure();
+  results.push_back(*input);
+  return success();
+}
+
+LogicalResult AdaptiveAvgPool2dBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type g = adaptor.getGradOutput().getType();
+  auto input = inputShapeType(err, adaptor.getInputShape(), g);
+  if (failed(input) ||
+      failed(expectRank(err, g, "grad_output", {4}, "[N, C, oh, ow]")))
+    return failure();
+  auto grad = tensorOf(g);
+  if (grad.getDimSize(0) != input->getDimSize(0) ||
+      grad.getDimSize(1) != input->getDimSize(1))
+    return err("expects grad_output ", g, " to agree with input_shape ",
+               formatShape(input->getShape()), " on N and C");
+  results.push_back(*input);
+  return success();
+}
+
+LogicalResult BatchNormBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type x = adaptor.getInput().getType();
+  if (failed(checkBatchNormOperands(err, x, adaptor.getWeight().getType(),
+                                    adaptor.getBatchMean().getType(),
+                                    adaptor.getBatchMean().getType(),
+                                    adaptor.getBatchInvstd().getType(), 1.0)))
+    return failure();
+  if (adaptor.getGradOutput().getType() != x)
+    return err("expects grad_output of the input's type ", x, " but got ",
+               adaptor.getGradOutput().getType());
+  Type vec = adaptor.getWeight().getType();
+  results.append({x, vec, vec});
+  return success();
+}
+
+LogicalResult
+SliceBackwardOp::inferReturnTypes(MLIRContext *context,
+                                  std::optional<Location> loc, Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  auto shape = adaptor.getInputShape();
+  Type g = adaptor.getGradOutput().getType();
+  if (shape.empty() || llvm::any_of(shape, [](int64_t d) { return d < 1; }))
+    return err("expects 'input_shape' of positive sizes but got ",
+               formatShape(shape));
+  auto input = tensor(shape, getElementTypeOrSelf(g));
+  // Slicing the input with the same parameters must give grad_output.
+  auto dim = normaliseDim(err, adaptor.getDim(), input.getRank(), "dim");
+  if (failed(dim))
+    return failure();
+  int64_t start = adaptor.getStart(), step = adaptor.getStep();
+  if (step < 1 || start < 0 || start >= shape[*dim])
+    return err("expects 0 <= start < ", shape[*dim],
+               " and step >= 1 but got "
+               "start ",
+               start, " and step ", step);
+  SmallVector<int64_t> expected(shape);
+  auto grad = tensorOf(g);
+  int64_t count =
+      grad && grad.getRank() == input.getRank() ? grad.getDimSize(*dim) : 0;
+  expected[*dim] = count;
+  if (count < 1 || start + (count - 1) * step >= shape[*dim] ||
+      failed(
+          expectShape(err, g, "grad_output", expected, input.getElementType())))
+    return err("expects grad_output to be a slice of ", formatShape(shape),
+               " along dimension ", *dim, " from ", start, " by ", step,
+               " but got ", g);
+  results.push_back(input);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Folders
 //===----------------------------------------------------------------------===//
 

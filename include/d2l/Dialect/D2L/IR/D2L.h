@@ -83,6 +83,8 @@ class D2LElementwise
 } // namespace trait
 } // namespace mlir::d2l
 
+#include "d2l/Dialect/D2L/IR/D2LInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "d2l/Dialect/D2L/IR/D2LOps.h.inc"
 

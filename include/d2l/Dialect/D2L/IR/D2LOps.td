@@ -12,6 +12,7 @@
 #define D2L_OPS_TD
 
 include "d2l/Dialect/D2L/IR/D2LDialect.td"
+include "d2l/Dialect/D2L/IR/D2LInterfaces.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/IR/CommonAttrConstraints.td"
@@ -38,6 +39,9 @@ def D2L_ShapeChecked : NativeOpTrait<"ShapeChecked"> {
 def D2L_ElementwiseMarker : NativeOpTrait<"D2LElementwise"> {
   let cppNamespace = "::mlir::d2l::trait";
 }
+
+/// Ops with a VJP and a JVP (see D2LInterfaces.td).
+def D2L_Differentiable : DeclareOpInterfaceMethods<D2L_DifferentiableOpInterface>;
 
 class D2L_Op<string mnemonic, list<Trait> traits = []> :
     Op<D2L_Dialect, mnemonic, traits>;
@@ -67,7 +71,8 @@ def D2L_Pair0 : DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">;
 
 class D2L_UnaryOp<string mnemonic, string torchName, list<Trait> traits = []> :
     D2L_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType,
-                                  D2L_ElementwiseMarker], traits)> {
+                                  D2L_ElementwiseMarker, D2L_Differentiable],
+                                 traits)> {
   let summary = "elementwise " # mnemonic # " (" # torchName # ")";
   let arguments = (ins D2L_FloatTensor:$input);
   let results = (outs D2L_FloatTensor:$result);
@@ -145,8 +150,29 @@ def D2L_NegOp : D2L_UnaryOp<"neg", "torch.neg"> {
   let hasFolder = 1;
 }
 
+def D2L_AbsOp : D2L_UnaryOp<"abs", "torch.abs"> {
+  let description = [{
+    `|x|` for every element; its derivative at 0 is 0, as PyTorch's.
+
+    ```mlir
+    %y = d2l.abs %w : tensor<256x784xf32>
+    ```
+  }];
+}
+
+def D2L_SignOp : D2L_UnaryOp<"sign", "torch.sign"> {
+  let description = [{
+    -1, 0 or 1 for every element (its derivative is zero).
+
+    ```mlir
+    %y = d2l.sign %w : tensor<256x784xf32>
+    ```
+  }];
+}
+
 class D2L_BinaryOp<string mnemonic, string torchName, list<Trait> traits = []> :
-    D2L_ShapedOp<mnemonic, !listconcat([D2L_ElementwiseMarker], traits)> {
+    D2L_ShapedOp<mnemonic, !listconcat([D2L_ElementwiseMarker,
+                                        D2L_Differentiable], traits)> {
   let summary = "elementwise " # mnemonic # " with broadcasting (" #
                 torchName # ")";
   let arguments = (ins D2L_FloatTensor:$lhs, D2L_FloatTensor:$rhs);
@@ -207,7 +233,8 @@ def D2L_DivOp : D2L_BinaryOp<"div", "torch.div"> {
   let hasFolder = 1;
 }
 
-def D2L_DropoutOp : D2L_ShapedOp<"dropout", [D2L_ElementwiseMarker]> {
+def D2L_DropoutOp : D2L_ShapedOp<"dropout", [D2L_ElementwiseMarker,
+                                               D2L_Differentiable]> {
   let summary = "dropout (torch.nn.functional.dropout)";
   let description = [{
     With a `seed` operand (training), each element is zeroed with probability
@@ -237,7 +264,7 @@ def D2L_DropoutOp : D2L_ShapedOp<"dropout", [D2L_ElementwiseMarker]> {
 // Convolution, linear algebra
 //===----------------------------------------------------------------------===//
 
-def D2L_Conv2dOp : D2L_ShapedOp<"conv2d"> {
+def D2L_Conv2dOp : D2L_ShapedOp<"conv2d", [D2L_Differentiable]> {
   let summary = "2-D convolution (torch.nn.functional.conv2d)";
   let description = [{
     Cross-correlation of an NCHW `input` [N, C_in, H, W] with `weight`
@@ -260,7 +287,7 @@ def D2L_Conv2dOp : D2L_ShapedOp<"conv2d"> {
   let results = (outs D2L_FloatTensor:$result);
 }
 
-def D2L_ConvTranspose2dOp : D2L_ShapedOp<"conv_transpose2d"> {
+def D2L_ConvTranspose2dOp : D2L_ShapedOp<"conv_transpose2d", [D2L_Differentiable]> {
   let summary = "2-D transposed convolution "
                 "(torch.nn.functional.conv_transpose2d)";
   let description = [{
@@ -286,7 +313,7 @@ def D2L_ConvTranspose2dOp : D2L_ShapedOp<"conv_transpose2d"> {
   let results = (outs D2L_FloatTensor:$result);
 }
 
-def D2L_LinearOp : D2L_ShapedOp<"linear"> {
+def D2L_LinearOp : D2L_ShapedOp<"linear", [D2L_Differentiable]> {
   let summary = "affine map x Wᵀ + b (torch.nn.functional.linear)";
   let description = [{
     `input` is [..., in_features], `weight` is [out_features, in_features]
@@ -304,7 +331,7 @@ def D2L_LinearOp : D2L_ShapedOp<"linear"> {
   let results = (outs D2L_FloatTensor:$result);
 }
 
-def D2L_MatmulOp : D2L_ShapedOp<"matmul"> {
+def D2L_MatmulOp : D2L_ShapedOp<"matmul", [D2L_Differentiable]> {
   let summary = "matrix product of two matrices (torch.mm)";
   let description = [{
     `op(lhs) · op(rhs)` where `op` transposes its matrix when `transpose_lhs`
@@ -321,7 +348,7 @@ def D2L_MatmulOp : D2L_ShapedOp<"matmul"> {
   let results = (outs D2L_FloatTensor:$result);
 }
 
-def D2L_BatchMatmulOp : D2L_ShapedOp<"batch_matmul"> {
+def D2L_BatchMatmulOp : D2L_ShapedOp<"batch_matmul", [D2L_Differentiable]> {
   let summary = "batched matrix product (torch.bmm)";
   let description = [{
     [B, M, K] · [B, K, N] → [B, M, N]; `transpose_lhs` / `transpose_rhs`
@@ -342,7 +369,7 @@ def D2L_BatchMatmulOp : D2L_ShapedOp<"batch_matmul"> {
 // Normalisation
 //===----------------------------------------------------------------------===//
 
-def D2L_BatchNormOp : D2L_ShapedOp<"batch_norm"> {
+def D2L_BatchNormOp : D2L_ShapedOp<"batch_norm", [D2L_Differentiable]> {
   let summary = "batch normalisation, training form "
                 "(torch.nn.functional.batch_norm, training=True)";
   let description = [{
@@ -379,7 +406,7 @@ def D2L_BatchNormOp : D2L_ShapedOp<"batch_norm"> {
                  D2L_FloatTensor:$new_running_var);
 }
 
-def D2L_BatchNormInferenceOp : D2L_ShapedOp<"batch_norm_inference"> {
+def D2L_BatchNormInferenceOp : D2L_ShapedOp<"batch_norm_inference", [D2L_Differentiable]> {
   let summary = "batch normalisation, inference form "
                 "(torch.nn.functional.batch_norm, training=False)";
   let description = [{
@@ -403,7 +430,7 @@ def D2L_BatchNormInferenceOp : D2L_ShapedOp<"batch_norm_inference"> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
-def D2L_MaxPool2dOp : D2L_ShapedOp<"max_pool2d"> {
+def D2L_MaxPool2dOp : D2L_ShapedOp<"max_pool2d", [D2L_Differentiable]> {
   let summary = "2-D max pooling (torch.nn.functional.max_pool2d)";
   let description = [{
     Maximum over `kernel_size` windows of an NCHW input. `stride` defaults to
@@ -429,7 +456,7 @@ def D2L_MaxPool2dOp : D2L_ShapedOp<"max_pool2d"> {
   }];
 }
 
-def D2L_AvgPool2dOp : D2L_ShapedOp<"avg_pool2d"> {
+def D2L_AvgPool2dOp : D2L_ShapedOp<"avg_pool2d", [D2L_Differentiable]> {
   let summary = "2-D average pooling (torch.nn.functional.avg_pool2d)";
   let description = [{
     Mean over `kernel_size` windows of an NCHW input. `stride` defaults to
@@ -452,7 +479,7 @@ def D2L_AvgPool2dOp : D2L_ShapedOp<"avg_pool2d"> {
   }];
 }
 
-def D2L_AdaptiveAvgPool2dOp : D2L_ShapedOp<"adaptive_avg_pool2d"> {
+def D2L_AdaptiveAvgPool2dOp : D2L_ShapedOp<"adaptive_avg_pool2d", [D2L_Differentiable]> {
   let summary = "adaptive 2-D average pooling "
                 "(torch.nn.functional.adaptive_avg_pool2d)";
   let description = [{
@@ -472,7 +499,7 @@ def D2L_AdaptiveAvgPool2dOp : D2L_ShapedOp<"adaptive_avg_pool2d"> {
 // Shape and data movement
 //===----------------------------------------------------------------------===//
 
-def D2L_FlattenOp : D2L_ShapedOp<"flatten"> {
+def D2L_FlattenOp : D2L_ShapedOp<"flatten", [D2L_Differentiable]> {
   let summary = "merge a range of dimensions (torch.flatten)";
   let description = [{
     Merges dimensions `start_dim` to `end_dim` (inclusive, negative counts
@@ -489,7 +516,7 @@ def D2L_FlattenOp : D2L_ShapedOp<"flatten"> {
   let hasFolder = 1;
 }
 
-def D2L_ReshapeOp : D2L_ShapedOp<"reshape"> {
+def D2L_ReshapeOp : D2L_ShapedOp<"reshape", [D2L_Differentiable]> {
   let summary = "reinterpret the shape (torch.reshape)";
   let description = [{
     The same elements in row-major order under a new `shape`; one entry may be
@@ -505,7 +532,7 @@ def D2L_ReshapeOp : D2L_ShapedOp<"reshape"> {
   let hasFolder = 1;
 }
 
-def D2L_TransposeOp : D2L_ShapedOp<"transpose"> {
+def D2L_TransposeOp : D2L_ShapedOp<"transpose", [D2L_Differentiable]> {
   let summary = "permute dimensions (torch.permute)";
   let description = [{
     Result dimension `i` is input dimension `permutation[i]`.
@@ -521,7 +548,7 @@ def D2L_TransposeOp : D2L_ShapedOp<"transpose"> {
   let hasFolder = 1;
 }
 
-def D2L_ConcatOp : D2L_ShapedOp<"concat"> {
+def D2L_ConcatOp : D2L_ShapedOp<"concat", [D2L_Differentiable]> {
   let summary = "concatenate along a dimension (torch.cat)";
   let description = [{
     Joins one or more tensors of equal shape except along `dim` (negative
@@ -539,7 +566,7 @@ def D2L_ConcatOp : D2L_ShapedOp<"concat"> {
   let hasFolder = 1;
 }
 
-def D2L_SliceOp : D2L_ShapedOp<"slice"> {
+def D2L_SliceOp : D2L_ShapedOp<"slice", [D2L_Differentiable]> {
   let summary = "strided slice along one dimension (x[..., start:end:step])";
   let description = [{
     Keeps indices `start, start + step, ...` below `end` along `dim`. As in
@@ -557,7 +584,7 @@ def D2L_SliceOp : D2L_ShapedOp<"slice"> {
   let hasFolder = 1;
 }
 
-def D2L_BroadcastToOp : D2L_ShapedOp<"broadcast_to"> {
+def D2L_BroadcastToOp : D2L_ShapedOp<"broadcast_to", [D2L_Differentiable]> {
   let summary = "broadcast to a shape (torch.broadcast_to / Tensor.expand)";
   let description = [{
     Stretches dimensions of size 1 (and adds leading dimensions) to `shape`,
@@ -575,7 +602,7 @@ def D2L_BroadcastToOp : D2L_ShapedOp<"broadcast_to"> {
 }
 
 def D2L_ConstantOp : D2L_Op<"constant", [ConstantLike, Pure,
-    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+    DeclareOpInterfaceMethods<InferTypeOpInterface>, D2L_Differentiable]> {
   let summary = "constant tensor (torch.tensor, torch.full)";
   let description = [{
     A tensor given by a dense elements attribute; a splat attribute is a
@@ -598,7 +625,7 @@ def D2L_ConstantOp : D2L_Op<"constant", [ConstantLike, Pure,
 //===----------------------------------------------------------------------===//
 
 class D2L_ReduceOp<string mnemonic> :
-    D2L_ShapedOp<mnemonic> {
+    D2L_ShapedOp<mnemonic, [D2L_Differentiable]> {
   let arguments = (ins D2L_FloatTensor:$input, DenseI64ArrayAttr:$dims,
                    DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs D2L_FloatTensor:$result);
@@ -640,7 +667,8 @@ def D2L_MeanOp : D2L_ReduceOp<"mean"> {
   }];
 }
 
-class D2L_SoftmaxLikeOp<string mnemonic> : D2L_ShapedOp<mnemonic> {
+class D2L_SoftmaxLikeOp<string mnemonic> :
+    D2L_ShapedOp<mnemonic, [D2L_Differentiable]> {
   let arguments = (ins D2L_FloatTensor:$input, D2L_I64Attr:$dim);
   let results = (outs D2L_FloatTensor:$result);
 }
@@ -668,7 +696,7 @@ def D2L_LogSoftmaxOp : D2L_SoftmaxLikeOp<"log_softmax"> {
   }];
 }
 
-def D2L_CrossEntropyOp : D2L_ShapedOp<"cross_entropy"> {
+def D2L_CrossEntropyOp : D2L_ShapedOp<"cross_entropy", [D2L_Differentiable]> {
   let summary = "softmax cross-entropy with integer labels, mean reduction "
                 "(torch.nn.functional.cross_entropy)";
   let description = [{
@@ -686,7 +714,7 @@ def D2L_CrossEntropyOp : D2L_ShapedOp<"cross_entropy"> {
   let results = (outs 0DTensorOf<[F16, BF16, F32, F64]>:$result);
 }
 
-def D2L_MseLossOp : D2L_ShapedOp<"mse_loss"> {
+def D2L_MseLossOp : D2L_ShapedOp<"mse_loss", [D2L_Differentiable]> {
   let summary = "mean squared error (torch.nn.functional.mse_loss)";
   let description = [{
     `mean((input - target)^2)` over all elements of two tensors of the same
@@ -699,6 +727,294 @@ def D2L_MseLossOp : D2L_ShapedOp<"mse_loss"> {
   }];
   let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$target);
   let results = (outs 0DTensorOf<[F16, BF16, F32, F64]>:$result);
+}
+
+//===----------------------------------------------------------------------===//
+// Non-differentiable ops
+//===----------------------------------------------------------------------===//
+
+def D2L_ArgmaxOp : D2L_ShapedOp<"argmax"> {
+  let summary = "index of the maximum along a dimension (torch.argmax)";
+  let description = [{
+    The index (i64) of the first maximum along `dim`, which is removed from
+    the shape unless `keepdim` is set. It has no derivative: differentiating
+    through it is an error.
+
+    ```mlir
+    %pred = d2l.argmax %logits {dim = 1 : i64}
+        : (tensor<256x10xf32>) -> tensor<256xi64>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_I64Attr:$dim,
+                   DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs StaticShapeTensorOf<[I64]>:$result);
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient ops: what the VJPs build (PyTorch's aten *_backward ops)
+//===----------------------------------------------------------------------===//
+
+class D2L_ActivationBackwardOp<string mnemonic, string formula> :
+    D2L_Op<mnemonic, [Pure, SameOperandsAndResultType, D2L_ElementwiseMarker,
+                      D2L_Differentiable]> {
+  let summary = "gradient of " # !subst("_backward", "", mnemonic) #
+                " through its output: " # formula;
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$output);
+  let results = (outs D2L_FloatTensor:$result);
+  let assemblyFormat = "$grad_output `,` $output attr-dict `:` type($result)";
+}
+
+def D2L_ReluBackwardOp : D2L_ActivationBackwardOp<"relu_backward",
+    "grad_output where output > 0, else 0"> {
+  let description = [{
+    The ReLU's gradient reads the saved output as its mask (torch's
+    threshold_backward), so the pre-activation need not be kept.
+
+    ```mlir
+    %dx = d2l.relu_backward %dy, %y : tensor<32x64x24x24xf32>
+    ```
+  }];
+}
+
+def D2L_SigmoidBackwardOp : D2L_ActivationBackwardOp<"sigmoid_backward",
+    "grad_output * output * (1 - output)"> {
+  let description = [{
+    ```mlir
+    %dx = d2l.sigmoid_backward %dy, %y : tensor<256x120xf32>
+    ```
+  }];
+}
+
+def D2L_TanhBackwardOp : D2L_ActivationBackwardOp<"tanh_backward",
+    "grad_output * (1 - output^2)"> {
+  let description = [{
+    ```mlir
+    %dx = d2l.tanh_backward %dy, %y : tensor<32x256xf32>
+    ```
+  }];
+}
+
+class D2L_SoftmaxBackwardLikeOp<string mnemonic, string formula> :
+    D2L_ShapedOp<mnemonic, [D2L_Differentiable]> {
+  let summary = "gradient of " # !subst("_backward", "", mnemonic) #
+                " through its output: " # formula;
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$output,
+                   D2L_I64Attr:$dim);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_SoftmaxBackwardOp : D2L_SoftmaxBackwardLikeOp<"softmax_backward",
+    "output * (grad_output - sum(grad_output * output, dim))"> {
+  let description = [{
+    ```mlir
+    %dx = d2l.softmax_backward %dy, %p {dim = 1 : i64}
+        : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+    ```
+  }];
+}
+
+def D2L_LogSoftmaxBackwardOp : D2L_SoftmaxBackwardLikeOp<
+    "log_softmax_backward", "grad_output - exp(output) * sum(grad_output, dim)"> {
+  let description = [{
+    ```mlir
+    %dx = d2l.log_softmax_backward %dy, %lp {dim = 1 : i64}
+        : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+    ```
+  }];
+}
+
+def D2L_CrossEntropyBackwardOp : D2L_ShapedOp<"cross_entropy_backward",
+                                              [D2L_Differentiable]> {
+  let summary = "gradient of cross_entropy with respect to the logits";
+  let description = [{
+    `grad_loss * (softmax(logits, 1) - one_hot(labels)) / M`, with `M` the
+    number of positions averaged (N times the spatial size).
+
+    ```mlir
+    %dlogits = d2l.cross_entropy_backward %dloss, %logits, %y
+        : (tensor<f32>, tensor<256x10xf32>, tensor<256xi64>) -> tensor<256x10xf32>
+    ```
+  }];
+  let arguments = (ins 0DTensorOf<[F16, BF16, F32, F64]>:$grad_loss,
+                   D2L_FloatTensor:$logits, D2L_IntTensor:$labels);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_Conv2dBackwardInputOp : D2L_ShapedOp<"conv2d_backward_input",
+                                             [D2L_Differentiable]> {
+  let summary = "gradient of conv2d with respect to its input";
+  let description = [{
+    Given `grad_output` [N, C_out, H_out, W_out] and the convolution's
+    `weight` [C_out, C_in / groups, kH, kW], computes the input gradient of
+    shape `input_shape` ([N, C_in, H, W]): the transposed convolution with the
+    forward op's `stride`, `padding`, `dilation` and `groups`
+    (torch.nn.grad.conv2d_input). `input_shape` resolves the rows and columns
+    that the forward stride skipped.
+
+    ```mlir
+    %dx = d2l.conv2d_backward_input %dy, %w {input_shape = array<i64: 8, 6, 12, 12>}
+        : (tensor<8x16x8x8xf32>, tensor<16x6x5x5xf32>) -> tensor<8x6x12x12xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$weight,
+                   DenseI64ArrayAttr:$input_shape,
+                   D2L_Pair1:$stride, D2L_Pair0:$padding, D2L_Pair1:$dilation,
+                   DefaultValuedAttr<D2L_I64Attr, "1">:$groups);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_Conv2dBackwardFilterOp : D2L_ShapedOp<"conv2d_backward_filter",
+                                              [D2L_Differentiable]> {
+  let summary = "gradient of conv2d with respect to its weight";
+  let description = [{
+    Given the convolution's `input` [N, C_in, H, W] and `grad_output`
+    [N, C_out, H_out, W_out], computes the weight gradient
+    [C_out, C_in / groups, kH, kW] with `kernel_size` = (kH, kW) and the
+    forward op's `stride`, `padding`, `dilation` and `groups`
+    (torch.nn.grad.conv2d_weight).
+
+    ```mlir
+    %dw = d2l.conv2d_backward_filter %x, %dy {kernel_size = array<i64: 5, 5>}
+        : (tensor<8x6x12x12xf32>, tensor<8x16x8x8xf32>) -> tensor<16x6x5x5xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$grad_output,
+                   DenseI64ArrayAttr:$kernel_size,
+                   D2L_Pair1:$stride, D2L_Pair0:$padding, D2L_Pair1:$dilation,
+                   DefaultValuedAttr<D2L_I64Attr, "1">:$groups);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_MaxPool2dBackwardOp : D2L_ShapedOp<"max_pool2d_backward",
+                                           [D2L_Differentiable]> {
+  let summary = "gradient of max_pool2d with respect to its input";
+  let description = [{
+    Routes each element of `grad_output` to the position of its window's
+    maximum in `input` (the first one in row-major order on ties, as
+    PyTorch), summing where windows overlap.
+
+    ```mlir
+    %dx = d2l.max_pool2d_backward %dy, %x {kernel_size = array<i64: 3, 3>,
+                                           stride = array<i64: 2, 2>}
+        : (tensor<8x4x6x6xf32>, tensor<8x4x13x13xf32>) -> tensor<8x4x13x13xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$input,
+                   DenseI64ArrayAttr:$kernel_size,
+                   OptionalAttr<DenseI64ArrayAttr>:$stride, D2L_Pair0:$padding);
+  let results = (outs D2L_FloatTensor:$result);
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<int64_t, 2> getEffectiveStride() {
+      return ::mlir::d2l::strideOrKernel(getStride(), getKernelSize());
+    }
+  }];
+}
+
+def D2L_MaxPool2dSelectOp : D2L_ShapedOp<"max_pool2d_select",
+                                         [D2L_Differentiable]> {
+  let summary = "values at the window maxima of another tensor "
+                "(the JVP of max_pool2d)";
+  let description = [{
+    For each pooling window, the element of `values` at the position where
+    `input` attains its maximum (first in row-major order on ties): the
+    tangent of max_pool2d.
+
+    ```mlir
+    %dy = d2l.max_pool2d_select %x, %dx {kernel_size = array<i64: 2, 2>}
+        : (tensor<8x4x6x6xf32>, tensor<8x4x6x6xf32>) -> tensor<8x4x3x3xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$values,
+                   DenseI64ArrayAttr:$kernel_size,
+                   OptionalAttr<DenseI64ArrayAttr>:$stride, D2L_Pair0:$padding);
+  let results = (outs D2L_FloatTensor:$result);
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<int64_t, 2> getEffectiveStride() {
+      return ::mlir::d2l::strideOrKernel(getStride(), getKernelSize());
+    }
+  }];
+}
+
+def D2L_AvgPool2dBackwardOp : D2L_ShapedOp<"avg_pool2d_backward",
+                                           [D2L_Differentiable]> {
+  let summary = "gradient of avg_pool2d with respect to its input";
+  let description = [{
+    Spreads each element of `grad_output` evenly (by the forward divisor)
+    over its window of an input of shape `input_shape`.
+
+    ```mlir
+    %dx = d2l.avg_pool2d_backward %dy {kernel_size = array<i64: 2, 2>,
+                                       input_shape = array<i64: 8, 6, 28, 28>}
+        : (tensor<8x6x14x14xf32>) -> tensor<8x6x28x28xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output,
+                   DenseI64ArrayAttr:$input_shape,
+                   DenseI64ArrayAttr:$kernel_size,
+                   OptionalAttr<DenseI64ArrayAttr>:$stride, D2L_Pair0:$padding,
+                   DefaultValuedAttr<BoolAttr, "true">:$count_include_pad);
+  let results = (outs D2L_FloatTensor:$result);
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<int64_t, 2> getEffectiveStride() {
+      return ::mlir::d2l::strideOrKernel(getStride(), getKernelSize());
+    }
+  }];
+}
+
+def D2L_AdaptiveAvgPool2dBackwardOp : D2L_ShapedOp<
+    "adaptive_avg_pool2d_backward", [D2L_Differentiable]> {
+  let summary = "gradient of adaptive_avg_pool2d with respect to its input";
+  let description = [{
+    ```mlir
+    %dx = d2l.adaptive_avg_pool2d_backward %dy {input_shape = array<i64: 8, 512, 3, 3>}
+        : (tensor<8x512x1x1xf32>) -> tensor<8x512x3x3xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output,
+                   DenseI64ArrayAttr:$input_shape);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
+def D2L_BatchNormBackwardOp : D2L_ShapedOp<"batch_norm_backward"> {
+  let summary = "gradient of batch_norm (training form)";
+  let description = [{
+    From `grad_output`, the forward `input`, `weight` and the saved batch
+    statistics `batch_mean` and `batch_invstd`, computes, per channel with
+    `x̂ = (x - mean) invstd` and `n` values per channel,
+    `grad_input = weight invstd / n (n dy - Σdy - x̂ Σ(dy x̂))`,
+    `grad_weight = Σ(dy x̂)` and `grad_bias = Σdy`.
+
+    ```mlir
+    %dx, %dg, %db = d2l.batch_norm_backward %dy, %x, %g, %mean, %invstd
+        : (tensor<8x6x24x24xf32>, tensor<8x6x24x24xf32>, tensor<6xf32>,
+           tensor<6xf32>, tensor<6xf32>)
+        -> (tensor<8x6x24x24xf32>, tensor<6xf32>, tensor<6xf32>)
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$input,
+                   D2L_FloatTensor:$weight, D2L_FloatTensor:$batch_mean,
+                   D2L_FloatTensor:$batch_invstd);
+  let results = (outs D2L_FloatTensor:$grad_input, D2L_FloatTensor:$grad_weight,
+                 D2L_FloatTensor:$grad_bias);
+}
+
+def D2L_SliceBackwardOp : D2L_ShapedOp<"slice_backward",
+                                       [D2L_Differentiable]> {
+  let summary = "gradient of slice: scatter into zeros of the input shape";
+  let description = [{
+    A zero tensor of shape `input_shape` holding `grad_output` at the indices
+    `start, start + step, ...` of dimension `dim` (`start` already clamped).
+
+    ```mlir
+    %dx = d2l.slice_backward %dy {input_shape = array<i64: 8, 10>, dim = 1 : i64,
+                                  start = 2 : i64, step = 3 : i64}
+        : (tensor<8x3xf32>) -> tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output,
+                   DenseI64ArrayAttr:$input_shape, D2L_I64Attr:$dim,
+                   D2L_I64Attr:$start, DefaultValuedAttr<D2L_I64Attr, "1">:$step);
+  let results = (outs D2L_FloatTensor:$result);
 }
 
 #endif // D2L_OPS_TD

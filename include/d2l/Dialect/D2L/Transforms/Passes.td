@@ -27,4 +27,125 @@ def D2LSetBatch : Pass<"d2l-set-batch", "ModuleOp"> {
   ];
 }
 
+def D2LGrad : Pass<"d2l-grad", "ModuleOp"> {
+  let summary = "Reverse mode: build @F_grad returning F's scalar value and "
+                "its gradients";
+  let description = [{
+    For a function `@F` returning one scalar (a 0-d float tensor), builds
+    `@F_grad` with `@F`'s arguments, returning the value and then the
+    gradient of every selected argument, named `grad.<name>`. The
+    derivative is built as IR by the ops' DifferentiableOpInterface
+    (symbol-to-symbol, not a tape); the forward values that the backward ops
+    use are marked `d2l.saved`.
+
+    ```
+    d2lc-opt --d2l-grad="entry=loss wrt=0.weight,0.bias" model.mlir
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "The function to differentiate">,
+    ListOption<"wrt", "wrt", "std::string",
+               "Arguments (names or indices) to differentiate with respect "
+               "to; default: every d2l.param">,
+  ];
+}
+
+def D2LVjp : Pass<"d2l-vjp", "ModuleOp"> {
+  let summary = "Reverse mode for any function: build @F_vjp";
+  let description = [{
+    Builds `@F_vjp(arguments..., cotangents...) -> (results...,
+    gradients...)`: one cotangent argument per floating-point result, named
+    `cotangent.<result>`, and the vector-Jacobian product for every selected
+    argument (default: every floating-point argument), named
+    `grad.<argument>`.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "The function to differentiate">,
+    ListOption<"wrt", "wrt", "std::string",
+               "Arguments to differentiate with respect to; default: every "
+               "floating-point argument">,
+  ];
+}
+
+def D2LJvp : Pass<"d2l-jvp", "ModuleOp"> {
+  let summary = "Forward mode: build @F_jvp(primals, tangents) -> (outputs, "
+                "tangent outputs)";
+  let description = [{
+    Builds `@F_jvp` taking `@F`'s arguments and one tangent per selected
+    argument (default: every floating-point argument), named
+    `tangent.<argument>`, and returning `@F`'s results followed by their
+    tangents, named `tangent.<result>`. Each op's tangent is built right
+    after it by its DifferentiableOpInterface.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "The function to differentiate">,
+    ListOption<"wrt", "wrt", "std::string",
+               "Arguments with a tangent; default: every floating-point "
+               "argument">,
+  ];
+}
+
+def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
+  let summary = "Wrap @forward into @train_step (loss, gradients, SGD) and "
+                "@eval_step";
+  let description = [{
+    `@train_step` takes `@forward`'s arguments plus the inputs `labels` and
+    `lr` (a scalar), a `seed` input when the model has dropout, and one
+    `momentum.<param>` state per parameter when momentum is non-zero. It
+    runs the forward pass in training mode (BatchNorm on batch statistics,
+    dropout active), computes the loss, differentiates it, and applies
+    PyTorch's SGD: `d = g + weight_decay p`, `buf = momentum buf + d`,
+    `p -= lr buf` (`d` without momentum). With `l1` the loss includes
+    `l1 Σ|p|`. It returns `loss`, the new value of every parameter and state
+    (same names), and with `emit-grads` the gradients `grad.<param>`.
+
+    `@eval_step` takes `@forward`'s arguments and `labels` and returns the
+    logits (inference mode: running statistics, no dropout) and the loss.
+  }];
+  let options = [
+    Option<"forward", "forward", "std::string", /*default=*/"\"forward\"",
+           "The model's inference function">,
+    Option<"loss", "loss", "std::string", /*default=*/"\"cross_entropy\"",
+           "cross_entropy or mse">,
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
+           "sgd">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.0",
+           "SGD momentum">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
+           "L2 penalty applied by the optimizer, as torch.optim.SGD">,
+    Option<"l1", "l1", "double", /*default=*/"0.0",
+           "Adds l1 * Σ|p| over the parameters to the loss">,
+    Option<"emitGrads", "emit-grads", "bool", /*default=*/"false",
+           "Also return the gradients, named grad.<param>">,
+  ];
+}
+
+def D2LSimplify : Pass<"d2l-simplify", "ModuleOp"> {
+  let summary = "Simplify derivative graphs: algebra, zeros, CSE, dead code";
+  let description = [{
+    Canonicalization patterns for what differentiation produces (x*1, x+0,
+    multiplication by zero, double negation, x - (-y), constant arithmetic,
+    transpose∘transpose, reshape chains, broadcast-then-reduce, ReLU
+    gradients through the same mask), then common-subexpression and dead-code
+    elimination, repeated to a fixed point. Finally re-marks `d2l.saved`: the
+    forward values that the backward ops still use.
+  }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
+def D2LGradStats : Pass<"d2l-grad-stats", "ModuleOp"> {
+  let summary = "Print, per function, the op counts of the forward, gradient "
+                "and update parts and the saved bytes";
+  let description = [{
+    For every function whose result 0 is a scalar loss: forward ops (those
+    the loss depends on), gradient ops (the rest, except the optimizer's),
+    update ops (those that depend on an argument named `lr`), the ratio of
+    gradient to forward ops, and the values and bytes marked `d2l.saved`.
+    Other functions get their op count. Printed to stdout, one line each.
+  }];
+}
+
 #endif // D2L_TRANSFORMS_PASSES_TD
