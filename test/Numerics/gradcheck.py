@@ -106,6 +106,9 @@ check(c, "avg_pool2d_backward", "avg_pool2d_backward", [("g", r(2, 3, 3, 3))], [
       pool + ", " + arr("input_shape", (2, 3, 6, 6)) + ", count_include_pad = false")
 check(c, "adaptive_avg_pool2d_backward", "adaptive_avg_pool2d_backward", [("g", r(2, 3, 2, 3))],
       [(2, 3, 5, 5)], arr("input_shape", (2, 3, 5, 5)))
+check(c, "batch_norm_backward", "batch_norm_backward",
+      [("g", r(4, 3, 2, 2)), ("x", r(4, 3, 2, 2)), ("w", r(3)), ("m", r(3)), ("s", pos(3))],
+      [(4, 3, 2, 2), (3,), (3,)])
 check(c, "slice_backward", "slice_backward", [("g", r(3, 4))], [(3, 10)],
       arr("input_shape", (3, 10)) + ", dim = 1, start = 1, step = 2")
 c.finish()

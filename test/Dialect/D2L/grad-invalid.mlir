@@ -38,14 +38,3 @@ func.func @f(%x: tensor<4x3xf32> {d2l.param = "x"}) -> tensor<4x3xf32> {
   %0 = d2l.relu %x : tensor<4x3xf32>
   return %0 : tensor<4x3xf32>
 }
-
-// -----
-
-// An op without a derivative on the differentiated path.
-func.func @f(%dy: tensor<4x3xf32> {d2l.input = "x"}, %x: tensor<4x3xf32> {d2l.input = "labels"},
-             %v: tensor<3xf32>) -> tensor<f32> {
-  // expected-error @+1 {{cannot differentiate through 'd2l.batch_norm_backward': it has no derivative, but the differentiated result depends on the selected arguments through it}}
-  %dx, %dg, %db = d2l.batch_norm_backward %dy, %x, %v, %v, %v : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>)
-  %0 = d2l.sum %dx {dims = array<i64>} : (tensor<4x3xf32>) -> tensor<f32>
-  return %0 : tensor<f32>
-}

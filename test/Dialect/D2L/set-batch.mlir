@@ -1,5 +1,7 @@
 // RUN: d2lc-opt %s --d2l-set-batch=batch=32 --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: d2lc-opt %models/lenet_bn.mlir --d2l-set-batch=batch=7 | FileCheck %s --check-prefix=LENETBN
+// The short form of the option:
+// RUN: d2lc-opt %models/lenet_bn.mlir --d2l-set-batch=7 | FileCheck %s --check-prefix=LENETBN
 
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: tensor<32x1x28x28xf32> {d2l.input = "X"}

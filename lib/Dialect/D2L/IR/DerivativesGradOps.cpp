@@ -413,3 +413,112 @@ LogicalResult SliceBackwardOp::buildJVP(OpBuilder &b, ArrayRef<Value> t,
                          : Value());
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// BatchNorm gradient: dx = w s / n (n dy - S1 - x̂ S2), dw = S2, db = S1,
+// with x̂ = (x - m) s, S1 = Σdy and S2 = Σ dy x̂ per channel (m and s are
+// operands: their dependence on x is the forward op's business).
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The per-channel pieces shared by batch_norm_backward's derivatives.
+struct BatchNormBackwardTerms {
+  int64_t rank;
+  double n;
+  Value s, xc, xhat, s1, s2, k, a;
+};
+
+BatchNormBackwardTerms bnTerms(GradBuilder &gb, BatchNormBackwardOp op) {
+  BatchNormBackwardTerms t;
+  auto xType = GradBuilder::typeOf(op.getInput());
+  t.rank = xType.getRank();
+  t.n = double(xType.getNumElements() / xType.getDimSize(1));
+  Value dy = op.getGradOutput();
+  t.s = gb.channel(op.getBatchInvstd(), t.rank);
+  t.xc = gb.sub(op.getInput(), gb.channel(op.getBatchMean(), t.rank));
+  t.xhat = gb.mul(t.xc, t.s);
+  t.s1 = gb.channel(gb.sumPerChannel(dy), t.rank);
+  t.s2 = gb.channel(gb.sumPerChannel(gb.mul(dy, t.xhat)), t.rank);
+  t.k = gb.scale(gb.mul(gb.channel(op.getWeight(), t.rank), t.s), 1.0 / t.n);
+  // A = n dy - S1 - x̂ S2, so that dx = k A.
+  t.a = gb.sub(gb.sub(gb.scale(dy, t.n), t.s1), gb.mul(t.xhat, t.s2));
+  return t;
+}
+} // namespace
+
+LogicalResult BatchNormBackwardOp::buildVJP(OpBuilder &b, ArrayRef<Value> rg,
+                                            ArrayRef<bool> needed,
+                                            SmallVectorImpl<Value> &grads) {
+  clearGrads(*this, grads);
+  Value gdx = rg[0], gdw = rg[1], gdb = rg[2];
+  if (!gdx && !gdw && !gdb)
+    return success();
+  GradBuilder gb(b, getLoc());
+  auto t = bnTerms(gb, *this);
+  Value dy = getGradOutput();
+  Value gDy, gXhat, gW, gS;
+  if (gdx) {
+    // Through k = w s / n.
+    Value ga = gb.sumPerChannel(gb.mul(gdx, t.a));
+    gW = gb.scale(gb.mul(ga, getBatchInvstd()), 1.0 / t.n);
+    gS = gb.scale(gb.mul(ga, getWeight()), 1.0 / t.n);
+    // Through A: with G = k gdx, ∂A/∂dy gives n G - ΣG - x̂ Σ(G x̂) and
+    // ∂A/∂x̂ gives -G S2 - dy Σ(G x̂).
+    Value g = gb.mul(t.k, gdx);
+    Value sumG = gb.channel(gb.sumPerChannel(g), t.rank);
+    Value sumGx = gb.channel(gb.sumPerChannel(gb.mul(g, t.xhat)), t.rank);
+    gDy = gb.sub(gb.sub(gb.scale(g, t.n), sumG), gb.mul(t.xhat, sumGx));
+    gXhat = gb.neg(gb.add(gb.mul(g, t.s2), gb.mul(dy, sumGx)));
+  }
+  if (gdw) {
+    Value c = gb.channel(gdw, t.rank);
+    gDy = gb.add(gDy, gb.mul(t.xhat, c));
+    gXhat = gb.add(gXhat, gb.mul(dy, c));
+  }
+  if (gdb)
+    gDy = gb.add(gDy, gb.broadcastTo(gb.channel(gdb, t.rank), shape(dy)));
+  // x̂ = (x - m) s.
+  if (needed[0])
+    grads[0] = gDy;
+  if (needed[1] && gXhat)
+    grads[1] = gb.mul(gXhat, t.s);
+  if (needed[2])
+    grads[2] = gW;
+  if (needed[3] && gXhat)
+    grads[3] = gb.neg(gb.sumPerChannel(gb.mul(gXhat, t.s)));
+  if (needed[4])
+    grads[4] = gb.add(gS, gXhat ? gb.sumPerChannel(gb.mul(gXhat, t.xc))
+                                : Value());
+  return success();
+}
+
+LogicalResult BatchNormBackwardOp::buildJVP(OpBuilder &b, ArrayRef<Value> tv,
+                                            SmallVectorImpl<Value> &results) {
+  GradBuilder gb(b, getLoc());
+  auto t = bnTerms(gb, *this);
+  Value tdy = tv[0], tx = tv[1], tw = tv[2], tm = tv[3], ts = tv[4];
+  Value dy = getGradOutput();
+  Value tsB = gb.channel(ts, t.rank);
+  // t_x̂ = (tx - tm) s + (x - m) ts
+  Value txhat = gb.add(gb.mul(gb.sub(tx, gb.channel(tm, t.rank)), t.s),
+                       gb.mul(t.xc, tsB));
+  if (txhat)
+    txhat = gb.broadcastTo(txhat, shape(dy));
+  Value tS1 = gb.sumPerChannel(tdy);
+  Value tS2 = gb.sumPerChannel(gb.add(gb.mul(tdy, t.xhat), gb.mul(dy, txhat)));
+  // t_k = (tw s + w ts) / n
+  Value tk = gb.scale(gb.add(gb.mul(gb.channel(tw, t.rank), t.s),
+                             gb.mul(gb.channel(getWeight(), t.rank), tsB)),
+                      1.0 / t.n);
+  // t_A = n tdy - tS1 - t_x̂ S2 - x̂ tS2
+  Value tA = gb.sub(gb.sub(gb.scale(tdy, t.n), gb.channel(tS1, t.rank)),
+                    gb.add(gb.mul(txhat, t.s2),
+                           gb.mul(t.xhat, gb.channel(tS2, t.rank))));
+  Value tdx = gb.add(gb.mul(tk, t.a), gb.mul(t.k, tA));
+  if (tdx)
+    tdx = gb.broadcastTo(tdx, shape(dy));
+  results.push_back(tdx);
+  results.push_back(tS2);
+  results.push_back(tS1);
+  return success();
+}

@@ -975,7 +975,8 @@ def D2L_AdaptiveAvgPool2dBackwardOp : D2L_ShapedOp<
   let results = (outs D2L_FloatTensor:$result);
 }
 
-def D2L_BatchNormBackwardOp : D2L_ShapedOp<"batch_norm_backward"> {
+def D2L_BatchNormBackwardOp : D2L_ShapedOp<"batch_norm_backward",
+                                           [D2L_Differentiable]> {
   let summary = "gradient of batch_norm (training form)";
   let description = [{
     From `grad_output`, the forward `input`, `weight` and the saved batch
