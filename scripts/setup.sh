@@ -20,7 +20,7 @@ PACKAGES=(
   # build tools
   cmake ninja-build ccache g++ make
   # libraries
-  libfmt-dev nlohmann-json3-dev libgtest-dev libboost-context-dev
+  libfmt-dev nlohmann-json3-dev libgtest-dev libxxhash-dev
   zlib1g-dev
   # the numerical oracle and the data
   python3 python3-torch python3-numpy dataset-fashion-mnist

@@ -21,6 +21,8 @@ config.substitutions.append(("%d2lrt_tests_dir", os.path.join(config.d2lc_obj_ro
 config.substitutions.append(("%python", config.python_executable))
 config.environment["PYTHONPATH"] = os.path.join(config.test_source_root, "lib")
 config.environment["PYTHONDONTWRITEBYTECODE"] = "1"
+# The compile cache of the runtime stays inside the build tree.
+config.environment["D2LC_CACHE_DIR"] = os.path.join(config.d2lc_obj_root, "test", "cache")
 # Tests must not depend on the machine's thread count for their numerics.
 config.environment["OMP_NUM_THREADS"] = "1"
 
@@ -29,6 +31,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.d2lc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["d2lc-opt", "d2lc-run", "d2lc-data", "d2lc-zoo"], tool_dirs)
+    ["d2lc", "d2lc-opt", "d2lc-run", "d2lc-data", "d2lc-zoo", "d2lrt-compile",
+     "d2lrt-example"], tool_dirs)
 llvm_config.with_environment("PATH", config.d2lc_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -15,6 +15,7 @@
 #include "d2l/Eval/Evaluator.h"
 
 #include "d2lrt/Idx.h"
+#include "d2lrt/Runtime.h"
 #include "d2lrt/Safetensors.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -38,10 +39,24 @@ namespace cl = llvm::cl;
 static cl::OptionCategory category("d2lc-run options");
 static cl::opt<std::string> modelFile(cl::Positional, cl::desc("<model.mlir>"),
                                       cl::Required, cl::cat(category));
-static cl::opt<std::string> backend("backend",
-                                    cl::desc("Where to run: eval (the "
-                                             "reference evaluator)"),
-                                    cl::init("eval"), cl::cat(category));
+static cl::opt<std::string> backend(
+    "backend",
+    cl::desc("Where to run: eval (the reference evaluator, .mlir), host or "
+             "cuda (a compiled .cu)"),
+    cl::init(""), cl::cat(category));
+static cl::opt<bool> printPlan("plan",
+                               cl::desc("Print the memory plan of the entry "
+                                        "(compiled models; without --inputs, "
+                                        "only the plan)"),
+                               cl::cat(category));
+static cl::opt<unsigned> repeat("repeat",
+                                cl::desc("Run the entry K times (compiled "
+                                         "models; results of the last run)"),
+                                cl::init(1), cl::cat(category));
+static cl::opt<unsigned> threads("host-threads",
+                                 cl::desc("Host backend worker threads (0: "
+                                          "one per core)"),
+                                 cl::init(0), cl::cat(category));
 static cl::opt<std::string> entry("entry", cl::desc("Function to run"),
                                   cl::init("forward"), cl::cat(category));
 static cl::opt<std::string> inputsFile("inputs",
@@ -159,15 +174,114 @@ static int run(func::FuncOp func, const d2lrt::TensorFile &inputs) {
   return 0;
 }
 
+/// Prints the memory plan of an entry of a compiled model.
+static void printMemoryPlan(const d2lrt::EntryPlan &p) {
+  llvm::outs() << "memory plan of @" << entry << ": arena " << p.plan.arenaBytes
+               << " bytes, lower bound " << p.plan.lowerBound
+               << " bytes, naive " << p.plan.naiveBytes << " bytes ("
+               << llvm::format("%.3f", p.plan.lowerBound
+                                           ? double(p.plan.arenaBytes) /
+                                                 p.plan.lowerBound
+                                           : 1.0)
+               << "x the bound)\n";
+  for (const d2lrt::PlannedBuffer &b : p.buffers) {
+    llvm::outs() << llvm::format("  %4d %-10s %12llu bytes", b.id,
+                                 d2lrt::bufferKindName(b.kind),
+                                 (unsigned long long)b.bytes);
+    if (d2lrt::isArenaKind(b.kind))
+      llvm::outs() << llvm::format(" at %12llu", (unsigned long long)b.offset)
+                   << llvm::format(" live %d..%d", b.first, b.last);
+    llvm::outs() << "  " << b.name << "\n";
+  }
+}
+
+/// Runs an entry of a compiled model.cu with the d2lrt runtime.
+static int runCompiled() {
+  std::string which =
+      backend.empty() ? std::string("host") : backend.getValue();
+  if (which != "host" && which != "cuda")
+    return fail("unknown backend '" + which +
+                "' for a compiled model (available: host, cuda)");
+  try {
+    if (printPlan && inputsFile.empty()) {
+      // The plan comes from the manifest alone: nothing is compiled or run.
+      d2lrt::Manifest m =
+          d2lrt::parseManifest(d2lrt::readTextFile(modelFile), modelFile);
+      const d2lrt::EntrySpec *spec = m.entry(entry);
+      if (!spec)
+        return fail(modelFile + ": no entry point '" + entry + "'");
+      printMemoryPlan(d2lrt::planEntry(*spec));
+      return 0;
+    }
+    d2lrt::Options options;
+    options.device =
+        which == "cuda" ? d2lrt::Device::Cuda : d2lrt::Device::Host;
+    options.threads = threads;
+    d2lrt::Model model(modelFile, options);
+    d2lrt::TensorFile inputs;
+    if (!inputsFile.empty()) {
+      std::string err = d2lrt::readSafetensors(inputsFile, inputs);
+      if (!err.empty())
+        return fail(err);
+    }
+    // Parameters the inputs lack start from their initialisers.
+    bool missing = false;
+    for (const d2lrt::TensorSpec &t : model.manifest().tensors)
+      missing |= !inputs.find(t.name);
+    if (missing)
+      model.initialize(seed);
+    if (const d2lrt::EntrySpec *spec = model.manifest().entry(entry))
+      for (const auto &[name, t] : inputs.tensors) {
+        bool known = model.manifest().tensor(name) != nullptr;
+        for (const d2lrt::BindingSpec &a : spec->arguments)
+          known |= a.name == name;
+        if (!known)
+          llvm::errs() << "d2lc-run: warning: tensor '" << name << "' in "
+                       << inputsFile << " is not an argument of @" << entry
+                       << "; ignored\n";
+      }
+    // Parameters and states are bound once and stay resident: repeated runs
+    // continue from the previous run's values.
+    d2lrt::TensorFile data;
+    for (const auto &[name, t] : inputs.tensors) {
+      if (model.manifest().tensor(name))
+        model.setTensor(name, t);
+      else
+        data.set(name, t);
+    }
+    d2lrt::TensorFile out;
+    for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i)
+      out = model.run(entry, data);
+    if (printPlan)
+      printMemoryPlan(model.plan(entry));
+    if (!outputFile.empty()) {
+      std::string e = d2lrt::writeSafetensors(outputFile, out);
+      if (!e.empty())
+        return fail(e);
+    }
+    for (const auto &[name, t] : out.tensors) {
+      llvm::outs() << name << ": " << formatShape(t.shape);
+      if (t.shape.empty() && t.dtype == d2lrt::DType::F32)
+        llvm::outs() << " = " << double(t.data<float>()[0]);
+      llvm::outs() << "\n";
+    }
+    return 0;
+  } catch (const d2lrt::Error &e) {
+    return fail(e.what());
+  }
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "d2lc-run: run a function of a d2l model\n");
-  if (backend != "eval")
+  if (llvm::StringRef(modelFile).ends_with(".cu"))
+    return runCompiled();
+  if (!backend.empty() && backend != "eval")
     return fail("unknown backend '" + backend +
-                "' for a .mlir model "
-                "(available: eval)");
+                "' for a .mlir model (available: eval; compile the model "
+                "with d2lc to run it on host or cuda)");
 
   DialectRegistry registry;
   registry.insert<D2LDialect, func::FuncDialect>();

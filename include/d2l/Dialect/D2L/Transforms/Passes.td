@@ -148,4 +148,31 @@ def D2LGradStats : Pass<"d2l-grad-stats", "ModuleOp"> {
   }];
 }
 
+def D2LSchedule : Pass<"d2l-schedule", "ModuleOp"> {
+  let summary = "Decide kernels, launch configurations, tiles and buffers";
+  let description = [{
+    Everything the CUDA emitter needs, decided here and stored as attributes
+    so that it can be checked with FileCheck and the emitter only prints:
+
+    - on each op, `d2l.launches`: the kernels it runs, each a dictionary
+      with `kernel` (a name shared by identical kernels), `family` (the code
+      template: pointwise, gemm, conv_fwd, conv_transpose, conv_wgrad,
+      split_sum, pool, pool_backward, bn_stats, bn_apply, bn_infer,
+      bn_bwd_reduce, bn_bwd_apply, reduce, softmax, ce_fwd, ce_bwd, gather,
+      argmax), `grid`, `block`, `args` (buffer ids, in the kernel's
+      parameter order) and family parameters (`tile` = [BM, BN, BK] for the
+      GEMMs, `splits` for split-K, `strategy` for reductions);
+    - on each op, `d2l.buffer`: the buffer of each result (reshapes and
+      flattens alias their operand's buffer and launch nothing);
+    - on each function, `d2l.buffers`: the buffer table (id, kind, dtype,
+      shape, bytes, first and last launch, name), and `d2l.arg_buffers` /
+      `d2l.result_buffers`.
+
+    Buffer kinds: parameter, state, input, constant, output (a returned
+    value), saved (a forward value the backward part reads, from
+    `d2l.saved`), activation (another forward value), gradient (a value of
+    the backward part), workspace (kernel scratch).
+  }];
+}
+
 #endif // D2L_TRANSFORMS_PASSES_TD

@@ -1,0 +1,484 @@
+//===- Schedule.cpp - kernels, launch configurations and buffers ----------===//
+//
+// Decides, for every op of every function, which kernels run (by family, see
+// Passes.td), their grids, blocks and tiles, and which buffer holds every
+// value, with its kind and lifetime (first and last launch). The CUDA emitter
+// prints exactly what is decided here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "d2l/Dialect/D2L/Transforms/Autodiff.h"
+#include "d2l/Dialect/D2L/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+namespace mlir::d2l {
+#define GEN_PASS_DEF_D2LSCHEDULE
+#include "d2l/Dialect/D2L/Transforms/Passes.h.inc"
+
+namespace {
+
+constexpr int64_t kBlock = 256;
+/// Elements per thread of the pointwise kernels.
+constexpr int64_t kPerThread = 4;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t numElements(Value v) {
+  return cast<RankedTensorType>(v.getType()).getNumElements();
+}
+
+/// GEMM tiles [BM, BN, BK] for an M x N output: 16 x 16 threads, each
+/// computing (BM / 16) x (BN / 16); small M gets wide tiles.
+SmallVector<int64_t> gemmTile(int64_t m, int64_t n) {
+  int64_t bm = m <= 16 ? 16 : (m <= 32 ? 32 : 64);
+  int64_t bn = bm == 16 ? 128 : (bm == 32 ? 128 : 64);
+  if (n <= 32)
+    bn = 32;
+  if (n <= 16)
+    bn = 16;
+  return {bm, bn, 16};
+}
+
+/// A kernel parameter: a buffer seen with a type.
+struct Arg {
+  int64_t id;
+  Type type;
+};
+
+struct Buffer {
+  std::string kind;
+  RankedTensorType type;
+  int64_t first = INT64_MAX, last = -1;
+  std::string name;
+  Attribute constant; // for constants
+};
+
+class FunctionScheduler {
+public:
+  FunctionScheduler(func::FuncOp func,
+                    std::map<std::string, std::string> &names,
+                    int &kernelCounter)
+      : func(func), kernelNames(names), kernelCounter(kernelCounter),
+        b(func.getContext()) {}
+
+  LogicalResult run() {
+    Block &body = func.getBody().front();
+    classifyValues(body);
+    SmallVector<int64_t> argBuffers;
+    for (BlockArgument arg : body.getArguments()) {
+      unsigned i = arg.getArgNumber();
+      std::string kind = func.getArgAttr(i, kParamAttr)   ? "parameter"
+                         : func.getArgAttr(i, kStateAttr) ? "state"
+                                                          : "input";
+      int64_t id = newBuffer(kind, arg.getType(), argumentName(func, i));
+      buffers[id].first = -1;
+      bufferOf[arg] = id;
+      argBuffers.push_back(id);
+    }
+    for (Operation &op : body.without_terminator())
+      if (failed(schedule(&op)))
+        return failure();
+    // Results: returned values live to the end; an alias with another shape
+    // is copied into a buffer of its own.
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    SmallVector<int64_t> resultBuffers;
+    for (Value v : ret.getOperands()) {
+      int64_t id = bufferOf.lookup(v);
+      if (buffers[id].type != v.getType()) {
+        int64_t out = newBuffer("output", v.getType(), "result");
+        launch(ret, "copy", "pointwise", v.getType(), {{id, v.getType()}},
+               {{out, v.getType()}}, pointwiseGrid(numElements(v)),
+               {b.getNamedAttr("per_thread", b.getI64IntegerAttr(kPerThread))});
+        id = out;
+      }
+      resultBuffers.push_back(id);
+    }
+    for (int64_t id : resultBuffers)
+      buffers[id].last = launchCount;
+    for (Buffer &buf : buffers)
+      if (buf.first == INT64_MAX)
+        buf.first = buf.last < 0 ? 0 : buf.last;
+
+    SmallVector<Attribute> table;
+    for (auto [id, buf] : llvm::enumerate(buffers)) {
+      SmallVector<NamedAttribute> fields{
+          b.getNamedAttr("id", b.getI64IntegerAttr(int64_t(id))),
+          b.getNamedAttr("kind", b.getStringAttr(buf.kind)),
+          b.getNamedAttr("type", TypeAttr::get(buf.type)),
+          b.getNamedAttr("first", b.getI64IntegerAttr(buf.first)),
+          b.getNamedAttr("last", b.getI64IntegerAttr(buf.last)),
+          b.getNamedAttr("name", b.getStringAttr(buf.name))};
+      if (buf.constant)
+        fields.push_back(b.getNamedAttr("value", buf.constant));
+      table.push_back(b.getDictionaryAttr(fields));
+    }
+    func->setAttr("d2l.buffers", b.getArrayAttr(table));
+    func->setAttr("d2l.arg_buffers", b.getDenseI64ArrayAttr(argBuffers));
+    func->setAttr("d2l.result_buffers", b.getDenseI64ArrayAttr(resultBuffers));
+    return success();
+  }
+
+private:
+  func::FuncOp func;
+  std::map<std::string, std::string> &kernelNames;
+  int &kernelCounter;
+  Builder b;
+  std::vector<Buffer> buffers;
+  llvm::DenseMap<Value, int64_t> bufferOf;
+  llvm::DenseSet<Operation *> forward;
+  llvm::DenseSet<Value> returned;
+  int64_t launchCount = 0;
+
+  /// Forward ops (what a scalar loss in result 0 depends on) and returned
+  /// values, to give buffers their kinds.
+  void classifyValues(Block &body) {
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    for (Value v : ret.getOperands())
+      returned.insert(v);
+    auto loss = ret.getNumOperands()
+                    ? dyn_cast<RankedTensorType>(ret.getOperand(0).getType())
+                    : RankedTensorType();
+    if (!loss || loss.getRank() != 0) {
+      for (Operation &op : body)
+        forward.insert(&op);
+      return;
+    }
+    SmallVector<Value> work{ret.getOperand(0)};
+    while (!work.empty()) {
+      Operation *def = work.pop_back_val().getDefiningOp();
+      if (def && forward.insert(def).second)
+        llvm::append_range(work, def->getOperands());
+    }
+  }
+
+  std::string kindOf(OpResult r) {
+    if (returned.contains(r))
+      return "output";
+    if (auto saved =
+            r.getOwner()->getAttrOfType<DenseI64ArrayAttr>("d2l.saved"))
+      if (llvm::is_contained(saved.asArrayRef(), int64_t(r.getResultNumber())))
+        return "saved";
+    return forward.contains(r.getOwner()) ? "activation" : "gradient";
+  }
+
+  int64_t newBuffer(StringRef kind, Type type, StringRef name) {
+    Buffer buf;
+    buf.kind = kind.str();
+    buf.type = cast<RankedTensorType>(type);
+    buf.name = name.str();
+    buffers.push_back(buf);
+    return int64_t(buffers.size() - 1);
+  }
+
+  int64_t resultBuffer(OpResult r, StringRef name) {
+    int64_t id = newBuffer(kindOf(r), r.getType(), name);
+    bufferOf[r] = id;
+    return id;
+  }
+
+  int64_t workspace(Type type, StringRef name) {
+    return newBuffer("workspace", type, name);
+  }
+
+  SmallVector<int64_t, 3> pointwiseGrid(int64_t n) {
+    return {std::max<int64_t>(1, ceilDiv(n, kBlock * kPerThread)), 1, 1};
+  }
+  SmallVector<int64_t, 3> threadGrid(int64_t n) {
+    return {std::max<int64_t>(1, ceilDiv(n, kBlock)), 1, 1};
+  }
+
+  /// Records one launch of `op`: reads `in`, writes `out` (the kernel's
+  /// parameters in that order: buffers and the logical type the kernel sees,
+  /// which differs from the buffer's for a reshaped view).
+  void launch(Operation *op, StringRef role, StringRef family, Type keyType,
+              ArrayRef<Arg> in, ArrayRef<Arg> out, ArrayRef<int64_t> grid,
+              ArrayRef<NamedAttribute> extra) {
+    for (const Arg &a : in)
+      buffers[a.id].last = std::max(buffers[a.id].last, launchCount);
+    for (const Arg &a : out) {
+      buffers[a.id].first = std::min(buffers[a.id].first, launchCount);
+      buffers[a.id].last = std::max(buffers[a.id].last, launchCount);
+    }
+    // Identical kernels (same op, types, attributes and decisions) share a
+    // name, so train_step and eval_step reuse the forward kernels.
+    std::string key;
+    llvm::raw_string_ostream os(key);
+    os << family << "|" << role << "|" << op->getName() << "|";
+    for (Value v : op->getOperands())
+      os << v.getType() << ",";
+    os << "|" << keyType << "|";
+    for (NamedAttribute a : op->getAttrs())
+      if (!a.getName().getValue().starts_with("d2l."))
+        os << a.getName() << "=" << a.getValue() << ";";
+    for (NamedAttribute a : extra)
+      os << a.getName() << "=" << a.getValue() << ";";
+    os << "|" << in.size() << "," << out.size() << "|";
+    SmallVector<int64_t> args;
+    SmallVector<Attribute> types;
+    for (ArrayRef<Arg> list : {in, out})
+      for (const Arg &a : list) {
+        args.push_back(a.id);
+        types.push_back(TypeAttr::get(a.type));
+        os << a.type << ";";
+      }
+    std::string &name = kernelNames[key];
+    if (name.empty())
+      name = "k" + std::to_string(kernelCounter++) + "_" +
+             (role.empty() ? family : role).str();
+    SmallVector<NamedAttribute> fields{
+        b.getNamedAttr("kernel", b.getStringAttr(name)),
+        b.getNamedAttr("family", b.getStringAttr(family)),
+        b.getNamedAttr("role", b.getStringAttr(role)),
+        b.getNamedAttr("grid", b.getDenseI64ArrayAttr(grid)),
+        b.getNamedAttr("block", b.getDenseI64ArrayAttr({kBlock, 1, 1})),
+        b.getNamedAttr("args", b.getDenseI64ArrayAttr(args)),
+        b.getNamedAttr("types", b.getArrayAttr(types)),
+        b.getNamedAttr("outputs", b.getI64IntegerAttr(int64_t(out.size())))};
+    fields.append(extra.begin(), extra.end());
+    SmallVector<Attribute> launches;
+    if (auto existing = op->getAttrOfType<ArrayAttr>("d2l.launches"))
+      launches.append(existing.begin(), existing.end());
+    launches.push_back(b.getDictionaryAttr(fields));
+    op->setAttr("d2l.launches", b.getArrayAttr(launches));
+    ++launchCount;
+  }
+
+  SmallVector<Arg> argsOf(ValueRange values) {
+    SmallVector<Arg> r;
+    for (Value v : values)
+      r.push_back({bufferOf.lookup(v), v.getType()});
+    return r;
+  }
+
+  NamedAttribute tile(ArrayRef<int64_t> t) {
+    return b.getNamedAttr("tile", b.getDenseI64ArrayAttr(t));
+  }
+
+  LogicalResult schedule(Operation *op) {
+    // Views: no kernel, the same bytes.
+    if (isa<ReshapeOp, FlattenOp>(op)) {
+      bufferOf[op->getResult(0)] = bufferOf.lookup(op->getOperand(0));
+      return success();
+    }
+    if (auto cst = dyn_cast<ConstantOp>(op)) {
+      int64_t id = newBuffer("constant", cst.getType(), "constant");
+      buffers[id].constant = cst.getValue();
+      buffers[id].first = -1;
+      bufferOf[cst.getResult()] = id;
+      return success();
+    }
+    SmallVector<Arg> out;
+    SmallVector<int64_t> outIds;
+    for (OpResult r : op->getResults()) {
+      out.push_back(
+          {resultBuffer(r, op->getName().stripDialect()), r.getType()});
+      outIds.push_back(out.back().id);
+    }
+    op->setAttr("d2l.buffer", b.getDenseI64ArrayAttr(outIds));
+    SmallVector<Arg> in = argsOf(op->getOperands());
+    Type t0 = op->getResult(0).getType();
+    int64_t n0 = numElements(op->getResult(0));
+
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case<ReluOp, SigmoidOp, TanhOp, ExpOp, LogOp, SqrtOp, NegOp, AbsOp,
+              SignOp, AddOp, SubOp, MulOp, DivOp, ReluBackwardOp,
+              SigmoidBackwardOp, TanhBackwardOp, DropoutOp, BroadcastToOp>(
+            [&](Operation *) {
+              launch(op, "", "pointwise", t0, in, out, pointwiseGrid(n0),
+                     {b.getNamedAttr("per_thread",
+                                     b.getI64IntegerAttr(kPerThread))});
+              return success();
+            })
+        .Case<MatmulOp, BatchMatmulOp>([&](auto mm) {
+          auto ct = cast<RankedTensorType>(t0);
+          int64_t r = ct.getRank();
+          int64_t m = ct.getDimSize(r - 2), n = ct.getDimSize(r - 1);
+          int64_t batch = r == 3 ? ct.getDimSize(0) : 1;
+          auto t = gemmTile(m, n);
+          launch(op, "", "gemm", t0, in, out,
+                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), batch}, {tile(t)});
+          return success();
+        })
+        .Case<LinearOp>([&](LinearOp lin) {
+          auto w = cast<RankedTensorType>(lin.getWeight().getType());
+          int64_t n = w.getDimSize(0), m = n0 / n;
+          auto t = gemmTile(m, n);
+          launch(op, "", "gemm", t0, in, out,
+                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), 1}, {tile(t)});
+          return success();
+        })
+        .Case<Conv2dOp>([&](Conv2dOp conv) {
+          auto y = cast<RankedTensorType>(t0);
+          int64_t g = conv.getGroups();
+          int64_t m = y.getDimSize(1) / g;
+          int64_t n = y.getDimSize(0) * y.getDimSize(2) * y.getDimSize(3);
+          auto t = gemmTile(m, n);
+          launch(op, "", "conv_fwd", t0, in, out,
+                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t)});
+          return success();
+        })
+        .Case<ConvTranspose2dOp, Conv2dBackwardInputOp>([&](auto conv) {
+          auto y = cast<RankedTensorType>(t0);
+          int64_t g = conv.getGroups();
+          int64_t m = y.getDimSize(1) / g;
+          int64_t n = y.getDimSize(0) * y.getDimSize(2) * y.getDimSize(3);
+          auto t = gemmTile(m, n);
+          launch(op, "", "conv_transpose", t0, in, out,
+                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t)});
+          return success();
+        })
+        .Case<Conv2dBackwardFilterOp>([&](Conv2dBackwardFilterOp conv) {
+          auto w = cast<RankedTensorType>(t0);
+          auto dy = cast<RankedTensorType>(conv.getGradOutput().getType());
+          int64_t g = conv.getGroups();
+          int64_t m = w.getDimSize(0) / g;
+          int64_t n = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
+          int64_t k = dy.getDimSize(0) * dy.getDimSize(2) * dy.getDimSize(3);
+          auto t = gemmTile(m, n);
+          int64_t tiles = ceilDiv(n, t[1]) * ceilDiv(m, t[0]) * g;
+          // Split the long reduction (batch x output pixels) so that there
+          // are enough blocks; partial sums go to a workspace.
+          int64_t splits = std::clamp<int64_t>(512 / tiles, 1,
+                                               std::max<int64_t>(1, k / 512));
+          NamedAttribute s =
+              b.getNamedAttr("splits", b.getI64IntegerAttr(splits));
+          if (splits == 1) {
+            launch(op, "", "conv_wgrad", t0, in, out,
+                   {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t), s});
+            return success();
+          }
+          auto wsType = RankedTensorType::get({splits, w.getNumElements()},
+                                              w.getElementType());
+          int64_t ws = workspace(wsType, "conv_wgrad partial sums");
+          launch(op, "", "conv_wgrad", wsType, in, {{ws, wsType}},
+                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g * splits},
+                 {tile(t), s});
+          launch(op, "sum_splits", "split_sum", t0, {{ws, wsType}}, out,
+                 pointwiseGrid(n0), {s});
+          return success();
+        })
+        .Case<MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp, MaxPool2dSelectOp>(
+            [&](Operation *) {
+              launch(op, "", "pool", t0, in, out, threadGrid(n0), {});
+              return success();
+            })
+        .Case<MaxPool2dBackwardOp, AvgPool2dBackwardOp,
+              AdaptiveAvgPool2dBackwardOp>([&](Operation *) {
+          launch(op, "", "pool_backward", t0, in, out, threadGrid(n0), {});
+          return success();
+        })
+        .Case<BatchNormOp>([&](BatchNormOp bn) {
+          int64_t c =
+              cast<RankedTensorType>(bn.getWeight().getType()).getDimSize(0);
+          // Statistics: one block per channel, two passes over it.
+          launch(op, "stats", "bn_stats", t0, {in[0], in[3], in[4]},
+                 {out[1], out[2], out[3], out[4]}, {c, 1, 1}, {});
+          launch(op, "apply", "bn_apply", t0,
+                 {in[0], in[1], in[2], out[1], out[2]}, {out[0]},
+                 pointwiseGrid(n0), {});
+          return success();
+        })
+        .Case<BatchNormInferenceOp>([&](Operation *) {
+          launch(op, "", "bn_infer", t0, in, out, pointwiseGrid(n0), {});
+          return success();
+        })
+        .Case<BatchNormBackwardOp>([&](BatchNormBackwardOp bn) {
+          int64_t c =
+              cast<RankedTensorType>(bn.getWeight().getType()).getDimSize(0);
+          launch(op, "reduce", "bn_bwd_reduce", t0,
+                 {in[0], in[1], in[3], in[4]}, {out[1], out[2]}, {c, 1, 1}, {});
+          launch(op, "apply", "bn_bwd_apply", t0,
+                 {in[0], in[1], in[2], in[3], in[4], out[1], out[2]}, {out[0]},
+                 pointwiseGrid(n0), {});
+          return success();
+        })
+        .Case<SumOp, MeanOp>([&](Operation *) {
+          return reduceLaunch(op, "", t0, in[0], out[0],
+                              numElements(op->getOperand(0)) / n0, n0);
+        })
+        .Case<SoftmaxOp, LogSoftmaxOp, SoftmaxBackwardOp, LogSoftmaxBackwardOp>(
+            [&](Operation *) {
+              int64_t dim = op->getAttrOfType<IntegerAttr>("dim").getInt();
+              auto ty = cast<RankedTensorType>(t0);
+              if (dim < 0)
+                dim += ty.getRank();
+              int64_t rows = n0 / ty.getDimSize(dim);
+              launch(op, "", "softmax", t0, in, out, threadGrid(rows), {});
+              return success();
+            })
+        .Case<CrossEntropyOp>([&](CrossEntropyOp ce) {
+          auto logits = cast<RankedTensorType>(ce.getLogits().getType());
+          int64_t positions = logits.getNumElements() / logits.getDimSize(1);
+          auto wsType =
+              RankedTensorType::get({positions}, logits.getElementType());
+          int64_t ws = workspace(wsType, "cross_entropy losses");
+          launch(op, "losses", "ce_fwd", wsType, in, {{ws, wsType}},
+                 threadGrid(positions), {});
+          return reduceLaunch(op, "mean", t0, {ws, wsType}, out[0], positions,
+                              1);
+        })
+        .Case<CrossEntropyBackwardOp>([&](CrossEntropyBackwardOp ce) {
+          auto logits = cast<RankedTensorType>(ce.getLogits().getType());
+          int64_t positions = logits.getNumElements() / logits.getDimSize(1);
+          launch(op, "", "ce_bwd", t0, in, out, threadGrid(positions), {});
+          return success();
+        })
+        .Case<MseLossOp>([&](MseLossOp mse) {
+          Type at = mse.getInput().getType();
+          int64_t n = numElements(mse.getInput());
+          int64_t ws = workspace(at, "squared errors");
+          launch(
+              op, "squares", "pointwise", at, in, {{ws, at}}, pointwiseGrid(n),
+              {b.getNamedAttr("per_thread", b.getI64IntegerAttr(kPerThread))});
+          return reduceLaunch(op, "mean", t0, {ws, at}, out[0], n, 1);
+        })
+        .Case<TransposeOp, SliceOp, SliceBackwardOp, ConcatOp>(
+            [&](Operation *) {
+              launch(op, "", "gather", t0, in, out, threadGrid(n0), {});
+              return success();
+            })
+        .Case<ArgmaxOp>([&](Operation *) {
+          launch(op, "", "argmax", t0, in, out, threadGrid(n0), {});
+          return success();
+        })
+        .Default([&](Operation *o) {
+          return o->emitError() << "the CUDA backend has no kernel for '"
+                                << o->getName() << "'";
+        });
+  }
+
+  /// A reduction of `count` elements into each of `outputs` values: a block
+  /// per output when the reductions are long and few, else a thread each.
+  LogicalResult reduceLaunch(Operation *op, StringRef role, Type keyType,
+                             Arg in, Arg out, int64_t count, int64_t outputs) {
+    bool perBlock = count >= 1024 && outputs <= 65536;
+    launch(op, role, "reduce", keyType, {in}, {out},
+           perBlock ? SmallVector<int64_t, 3>{outputs, 1, 1}
+                    : threadGrid(outputs),
+           {b.getNamedAttr("strategy",
+                           b.getStringAttr(perBlock ? "block" : "thread"))});
+    return success();
+  }
+};
+
+struct SchedulePass : impl::D2LScheduleBase<SchedulePass> {
+  void runOnOperation() override {
+    std::map<std::string, std::string> names;
+    int counter = 0;
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      FunctionScheduler scheduler(func, names, counter);
+      if (failed(scheduler.run()))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
+} // namespace mlir::d2l

@@ -1,0 +1,64 @@
+//===- KernelWriter.h - what a kernel family printer gets -------*- C++ -*-===//
+
+#ifndef D2L_LIB_TARGET_CUDA_KERNELWRITER_H
+#define D2L_LIB_TARGET_CUDA_KERNELWRITER_H
+
+#include "d2l/Dialect/D2L/IR/D2L.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::d2l::cuda {
+
+/// One launch to print: its op, its schedule attributes, and the buffers of
+/// its parameters (a0, a1, ... in order; the last `outputs` are written).
+struct Launch {
+  Operation *op;
+  DictionaryAttr attrs;
+  std::vector<RankedTensorType> params;
+  int64_t outputs;
+
+  StringRef family() const;
+  StringRef role() const;
+  int64_t intAttr(StringRef name) const;
+  ArrayRef<int64_t> arrayAttr(StringRef name) const;
+  std::string paramName(size_t i) const { return "a" + std::to_string(i); }
+  /// "float", "double" or "d2l_i64".
+  std::string scalar(size_t i) const;
+  size_t numInputs() const { return params.size() - outputs; }
+};
+
+/// The scalar C type of an element type; fails on types the backend lacks.
+std::string scalarType(Type t);
+/// A math function for the element type: mathFn("exp", f32) = "expf".
+std::string mathFn(StringRef name, Type t);
+/// A floating literal of the element type.
+std::string literal(double v, Type t);
+
+/// Row-major strides of a shape.
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape);
+
+/// Prints statements that decompose the flat index `index` of a tensor of
+/// `shape` and set `offsets[k]` to the offset into operand k, whose shape is
+/// broadcast to `shape` (right-aligned, size-1 dims stretched).
+void printBroadcastOffsets(llvm::raw_ostream &os, StringRef indent,
+                           StringRef index, ArrayRef<int64_t> shape,
+                           ArrayRef<SmallVector<int64_t>> operandShapes,
+                           ArrayRef<std::string> offsets);
+
+// Kernel body printers, one per family file. Each prints the statements of
+// the kernel (between the braces) for `l`, or fails with a diagnostic.
+LogicalResult printPointwise(llvm::raw_ostream &os, const Launch &l);
+LogicalResult printGemmFamily(llvm::raw_ostream &os, const Launch &l);
+LogicalResult printPool(llvm::raw_ostream &os, const Launch &l);
+LogicalResult printNorm(llvm::raw_ostream &os, const Launch &l);
+LogicalResult printReduce(llvm::raw_ostream &os, const Launch &l);
+LogicalResult printSoftmaxFamily(llvm::raw_ostream &os, const Launch &l);
+LogicalResult printMovement(llvm::raw_ostream &os, const Launch &l);
+
+} // namespace mlir::d2l::cuda
+
+#endif // D2L_LIB_TARGET_CUDA_KERNELWRITER_H

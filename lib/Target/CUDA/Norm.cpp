@@ -1,0 +1,153 @@
+//===- Norm.cpp - batch normalisation kernels -----------------------------===//
+//
+// Statistics: one block per channel, two passes (the mean, then the squared
+// deviations around it: numerically sound), each a block-level tree
+// reduction. Normalisation and the gradient's final step are pointwise.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelWriter.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::d2l;
+using namespace mlir::d2l::cuda;
+
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v) + "LL"; }
+
+struct Layout {
+  int64_t n, c, inner; // [N, C, inner...]
+  int64_t count() const { return n * inner; }
+  int64_t total() const { return n * c * inner; }
+};
+
+Layout layoutOf(RankedTensorType t) {
+  Layout l{t.getDimSize(0), t.getDimSize(1), 1};
+  for (int64_t d = 2; d < t.getRank(); ++d)
+    l.inner *= t.getDimSize(d);
+  return l;
+}
+
+/// A block-wide tree sum of red[0..255] into red[0].
+void printTreeSum(llvm::raw_ostream &os, StringRef arrays) {
+  os << "  D2L_BARRIER;\n"
+     << "  for (int w = 128; w > 0; w >>= 1) {\n"
+     << "    D2L_THREADS {\n"
+     << "      if (threadIdx.x < w) {\n";
+  for (StringRef a : llvm::split(arrays, ','))
+    os << "        " << a << "[threadIdx.x] += " << a << "[threadIdx.x + w];\n";
+  os << "      }\n    }\n    D2L_BARRIER;\n  }\n";
+}
+
+/// The channel loop: `body` sees `x` offsets as `at`.
+void printChannelLoop(llvm::raw_ostream &os, const Layout &l, StringRef body) {
+  os << "    for (long long j = threadIdx.x; j < " << str(l.count())
+     << "; j += 256) {\n"
+     << "      const long long at = ((j / " << str(l.inner) << ") * "
+     << str(l.c) << " + c) * " << str(l.inner) << " + j % " << str(l.inner)
+     << ";\n"
+     << body << "    }\n";
+}
+
+void printPointwiseHead(llvm::raw_ostream &os, const Layout &l) {
+  os << "  const long long base = (long long)blockIdx.x * 1024;\n"
+     << "  D2L_THREADS {\n"
+     << "    for (int e = 0; e < 4; ++e) {\n"
+     << "      const long long i = base + e * 256 + threadIdx.x;\n"
+     << "      if (i >= " << str(l.total()) << ")\n        break;\n"
+     << "      const long long c = (i / " << str(l.inner) << ") % " << str(l.c)
+     << ";\n";
+}
+
+} // namespace
+
+LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
+                                         const Launch &l) {
+  StringRef f = l.family();
+  Layout lay = layoutOf(l.params[0]);
+  Type et = l.params[0].getElementType();
+  std::string T = scalarType(et);
+  auto lit = [&](double v) { return literal(v, et); };
+
+  if (f == "bn_stats") {
+    auto bn = cast<BatchNormOp>(l.op);
+    double eps = bn.getEps().convertToDouble();
+    double m = bn.getMomentum().convertToDouble();
+    double count = double(lay.count());
+    os << "  const long long c = blockIdx.x;\n"
+       << "  D2L_SHARED " << T << " red[256];\n"
+       << "  D2L_THREADS {\n    " << T << " s = 0;\n";
+    printChannelLoop(os, lay, "      s += a0[at];\n");
+    os << "    red[threadIdx.x] = s;\n  }\n";
+    printTreeSum(os, "red");
+    os << "  const " << T << " mean = red[0] / " << lit(count) << ";\n"
+       << "  D2L_BARRIER;\n"
+       << "  D2L_THREADS {\n    " << T << " s = 0;\n";
+    printChannelLoop(os, lay,
+                     "      const " + T +
+                         " d = a0[at] - mean;\n      s += d * d;\n");
+    os << "    red[threadIdx.x] = s;\n  }\n";
+    printTreeSum(os, "red");
+    os << "  D2L_THREADS {\n"
+       << "    if (threadIdx.x == 0) {\n"
+       << "      const " << T << " var = red[0] / " << lit(count) << ";\n"
+       << "      a3[c] = mean;\n"
+       << "      a4[c] = " << lit(1) << " / " << mathFn("sqrt", et) << "(var + "
+       << lit(eps) << ");\n"
+       << "      a5[c] = " << lit(1 - m) << " * a1[c] + " << lit(m)
+       << " * mean;\n"
+       << "      a6[c] = " << lit(1 - m) << " * a2[c] + "
+       << lit(m * count / (count - 1)) << " * var;\n"
+       << "    }\n  }\n";
+    return success();
+  }
+  if (f == "bn_apply") {
+    printPointwiseHead(os, lay);
+    os << "      a5[i] = (a0[i] - a3[c]) * a4[c] * a1[c] + a2[c];\n"
+       << "    }\n  }\n";
+    return success();
+  }
+  if (f == "bn_infer") {
+    double eps = cast<BatchNormInferenceOp>(l.op).getEps().convertToDouble();
+    printPointwiseHead(os, lay);
+    os << "      a5[i] = (a0[i] - a3[c]) * (" << lit(1) << " / "
+       << mathFn("sqrt", et) << "(a4[c] + " << lit(eps)
+       << ")) * a1[c] + a2[c];\n"
+       << "    }\n  }\n";
+    return success();
+  }
+  if (f == "bn_bwd_reduce") {
+    // a0 = dy, a1 = x, a2 = mean, a3 = invstd -> a4 = Σ dy x̂, a5 = Σ dy.
+    os << "  const long long c = blockIdx.x;\n"
+       << "  D2L_SHARED " << T << " sdx[256];\n"
+       << "  D2L_SHARED " << T << " sd[256];\n"
+       << "  const " << T << " mean = a2[c], invstd = a3[c];\n"
+       << "  D2L_THREADS {\n    " << T << " s = 0, t = 0;\n";
+    printChannelLoop(os, lay,
+                     "      const " + T +
+                         " g = a0[at];\n      s += g;\n      t += g * (a1[at] "
+                         "- mean) * invstd;\n");
+    os << "    sd[threadIdx.x] = s;\n    sdx[threadIdx.x] = t;\n  }\n";
+    printTreeSum(os, "sd,sdx");
+    os << "  D2L_THREADS {\n"
+       << "    if (threadIdx.x == 0) {\n"
+       << "      a4[c] = sdx[0];\n      a5[c] = sd[0];\n"
+       << "    }\n  }\n";
+    return success();
+  }
+  if (f == "bn_bwd_apply") {
+    // a0 = dy, a1 = x, a2 = w, a3 = mean, a4 = invstd, a5 = Σ dy x̂,
+    // a6 = Σ dy -> a7 = dx.
+    double count = double(lay.count());
+    printPointwiseHead(os, lay);
+    os << "      const " << T << " xhat = (a1[i] - a3[c]) * a4[c];\n"
+       << "      a7[i] = a2[c] * a4[c] / " << lit(count) << " * (" << lit(count)
+       << " * a0[i] - a6[c] - xhat * a5[c]);\n"
+       << "    }\n  }\n";
+    return success();
+  }
+  return l.op->emitError() << "no normalisation family '" << f << "'";
+}

@@ -1,0 +1,117 @@
+//===- Pointwise.cpp - elementwise kernels --------------------------------===//
+//
+// One output element per (thread, step): each block covers a contiguous
+// range of per_thread x 256 elements, thread t taking every 256th, so loads
+// and stores are coalesced on the GPU and the host loop is a plain stride-1
+// loop. Operands broadcast by static strides.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelWriter.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::d2l;
+using namespace mlir::d2l::cuda;
+
+namespace {
+
+/// The C expression of an elementwise op on its loaded operands v0, v1.
+FailureOr<std::string> expression(const Launch &l, Type et) {
+  auto f = [&](StringRef name) { return mathFn(name, et); };
+  auto lit = [&](double v) { return literal(v, et); };
+  Operation *op = l.op;
+  if (l.role() == "copy")
+    return std::string("v0");
+  if (l.role() == "squares")
+    return std::string("(v0 - v1) * (v0 - v1)");
+  return llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
+      .Case<ReluOp>([&](auto) {
+        return "(v0 > " + lit(0) + " || v0 != v0) ? v0 : " + lit(0);
+      })
+      .Case<SigmoidOp>([&](auto) {
+        return lit(1) + " / (" + lit(1) + " + " + f("exp") + "(-v0))";
+      })
+      .Case<TanhOp>([&](auto) { return f("tanh") + "(v0)"; })
+      .Case<ExpOp>([&](auto) { return f("exp") + "(v0)"; })
+      .Case<LogOp>([&](auto) { return f("log") + "(v0)"; })
+      .Case<SqrtOp>([&](auto) { return f("sqrt") + "(v0)"; })
+      .Case<NegOp>([&](auto) { return std::string("-v0"); })
+      .Case<AbsOp>([&](auto) { return f("fabs") + "(v0)"; })
+      .Case<SignOp>([&](auto) {
+        return "v0 > " + lit(0) + " ? " + lit(1) + " : (v0 < " + lit(0) +
+               " ? " + lit(-1) + " : v0)";
+      })
+      .Case<AddOp>([&](auto) { return std::string("v0 + v1"); })
+      .Case<SubOp>([&](auto) { return std::string("v0 - v1"); })
+      .Case<MulOp>([&](auto) { return std::string("v0 * v1"); })
+      .Case<DivOp>([&](auto) { return std::string("v0 / v1"); })
+      .Case<ReluBackwardOp>(
+          [&](auto) { return "v1 > " + lit(0) + " ? v0 : " + lit(0); })
+      .Case<SigmoidBackwardOp>(
+          [&](auto) { return "v0 * v1 * (" + lit(1) + " - v1)"; })
+      .Case<TanhBackwardOp>(
+          [&](auto) { return "v0 * (" + lit(1) + " - v1 * v1)"; })
+      .Case<BroadcastToOp>([&](auto) { return std::string("v0"); })
+      .Case<DropoutOp>([&](DropoutOp d) -> FailureOr<std::string> {
+        if (!d.getSeed())
+          return std::string("v0");
+        double p = d.getP().convertToDouble();
+        return "d2l_dropout_uniform(seed, (unsigned long long)i, " +
+               std::to_string(d.getSalt()) +
+               "u) >= " + literal(p, Float64Type::get(op->getContext())) +
+               " ? v0 * " + lit(1.0 / (1.0 - p)) + " : " + lit(0);
+      })
+      .Default([&](Operation *o) -> FailureOr<std::string> {
+        return o->emitError()
+               << "no pointwise expression for '" << o->getName() << "'";
+      });
+}
+
+} // namespace
+
+LogicalResult mlir::d2l::cuda::printPointwise(llvm::raw_ostream &os,
+                                              const Launch &l) {
+  RankedTensorType out = l.params.back();
+  Type et = out.getElementType();
+  std::string T = scalarType(et);
+  int64_t n = out.getNumElements();
+  int64_t per = l.family() == "split_sum" ? 4 : l.intAttr("per_thread");
+  std::string o = l.paramName(l.params.size() - 1);
+  os << "  const long long base = (long long)blockIdx.x * " << 256 * per
+     << ";\n";
+  bool dropout = isa<DropoutOp>(l.op) && cast<DropoutOp>(l.op).getSeed();
+  if (dropout)
+    os << "  const d2l_i64 seed = a1[0];\n";
+  os << "  D2L_THREADS {\n"
+     << "    for (int e = 0; e < " << per << "; ++e) {\n"
+     << "      const long long i = base + e * 256 + threadIdx.x;\n"
+     << "      if (i >= " << n << "LL)\n        break;\n";
+  if (l.family() == "split_sum") {
+    int64_t splits = l.intAttr("splits");
+    os << "      " << T << " s = 0;\n"
+       << "      for (int k = 0; k < " << splits << "; ++k)\n"
+       << "        s += a0[(long long)k * " << n << "LL + i];\n"
+       << "      " << o << "[i] = s;\n";
+  } else {
+    auto expr = expression(l, et);
+    if (failed(expr))
+      return failure();
+    // Float operands (the seed is not one).
+    size_t operands = dropout ? 1 : l.numInputs();
+    SmallVector<SmallVector<int64_t>> shapes;
+    SmallVector<std::string> offsets;
+    for (size_t k = 0; k < operands; ++k) {
+      shapes.push_back(SmallVector<int64_t>(l.params[k].getShape()));
+      offsets.push_back("o" + std::to_string(k));
+    }
+    printBroadcastOffsets(os, "      ", "i", out.getShape(), shapes, offsets);
+    for (size_t k = 0; k < operands; ++k)
+      os << "      const " << T << " v" << k << " = " << l.paramName(k) << "[o"
+         << k << "];\n";
+    os << "      " << o << "[i] = " << *expr << ";\n";
+  }
+  os << "    }\n  }\n";
+  return success();
+}

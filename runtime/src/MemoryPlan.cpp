@@ -1,0 +1,103 @@
+//===- MemoryPlan.cpp - arena planning from buffer lifetimes --------------===//
+
+#include "d2lrt/MemoryPlan.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+namespace d2lrt {
+
+namespace {
+uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+bool liveTogether(const PlanRequest &a, const PlanRequest &b) {
+  return a.first <= b.last && b.first <= a.last;
+}
+} // namespace
+
+MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
+                      uint64_t alignment) {
+  MemoryPlan plan;
+  size_t n = requests.size();
+  plan.offsets.assign(n, 0);
+  std::vector<uint64_t> size(n);
+  for (size_t i = 0; i < n; ++i) {
+    size[i] = alignUp(requests[i].bytes, alignment);
+    plan.naiveBytes += size[i];
+  }
+  // Lower bound: the peak of live bytes over the launches.
+  std::map<int, int64_t> delta;
+  for (size_t i = 0; i < n; ++i) {
+    delta[requests[i].first] += int64_t(size[i]);
+    delta[requests[i].last + 1] -= int64_t(size[i]);
+  }
+  int64_t live = 0;
+  for (auto &[t, d] : delta) {
+    live += d;
+    plan.lowerBound = std::max(plan.lowerBound, uint64_t(live));
+  }
+
+  // Largest first; ties by earlier first use, then by index (deterministic).
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (size[a] != size[b])
+      return size[a] > size[b];
+    return requests[a].first < requests[b].first;
+  });
+  std::vector<size_t> placed;
+  for (size_t i : order) {
+    // The occupied intervals among buffers live at the same time as i.
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    for (size_t j : placed)
+      if (liveTogether(requests[i], requests[j]))
+        busy.push_back({plan.offsets[j], plan.offsets[j] + size[j]});
+    std::sort(busy.begin(), busy.end());
+    // Best fit: the smallest gap that holds it; else the end.
+    uint64_t best = UINT64_MAX, bestGap = UINT64_MAX, cursor = 0;
+    for (auto [lo, hi] : busy) {
+      if (lo > cursor) {
+        uint64_t gap = lo - cursor;
+        if (gap >= size[i] && gap < bestGap) {
+          best = cursor;
+          bestGap = gap;
+        }
+      }
+      cursor = std::max(cursor, hi);
+    }
+    if (best == UINT64_MAX)
+      best = cursor;
+    plan.offsets[i] = best;
+    plan.arenaBytes = std::max(plan.arenaBytes, best + size[i]);
+    placed.push_back(i);
+  }
+  return plan;
+}
+
+std::string checkMemoryPlan(const std::vector<PlanRequest> &requests,
+                            const MemoryPlan &plan) {
+  if (plan.offsets.size() != requests.size())
+    return "the plan has " + std::to_string(plan.offsets.size()) +
+           " offsets for " + std::to_string(requests.size()) + " buffers";
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (plan.offsets[i] + requests[i].bytes > plan.arenaBytes)
+      return "buffer " + std::to_string(i) + " ends past the arena";
+    for (size_t j = i + 1; j < requests.size(); ++j) {
+      if (!liveTogether(requests[i], requests[j]) || !requests[i].bytes ||
+          !requests[j].bytes)
+        continue;
+      uint64_t a0 = plan.offsets[i], a1 = a0 + requests[i].bytes;
+      uint64_t b0 = plan.offsets[j], b1 = b0 + requests[j].bytes;
+      if (a0 < b1 && b0 < a1)
+        return "buffers " + std::to_string(i) + " and " + std::to_string(j) +
+               " are live together (launches " +
+               std::to_string(requests[i].first) + ".." +
+               std::to_string(requests[i].last) + " and " +
+               std::to_string(requests[j].first) + ".." +
+               std::to_string(requests[j].last) + ") and overlap in the arena";
+    }
+  }
+  return "";
+}
+
+} // namespace d2lrt

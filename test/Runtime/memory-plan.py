@@ -1,0 +1,28 @@
+# RUN: %python %s %models
+# The arena plan of every entry of every model: within 1.10x the liveness
+# lower bound (the runtime also checks every plan for overlaps when it
+# builds it). Prints arena, bound and naive sum.
+import os
+import re
+import sys
+import tempfile
+
+from d2lmodels import MODELS
+from d2ltest import Checker, run_tool, tool
+
+models_dir = sys.argv[1]
+c = Checker()
+tmp = tempfile.mkdtemp()
+for name in MODELS:
+    loss = "mse" if name == "linear_regression" else "cross_entropy"
+    src = os.path.join(models_dir, name + ".mlir")
+    fwd, train = os.path.join(tmp, name + ".cu"), os.path.join(tmp, name + "_train.cu")
+    run_tool([tool("d2lc"), src, "-o", fwd])
+    run_tool([tool("d2lc"), src, "--train", "--loss", loss, "--momentum", "0.9", "-o", train])
+    for cu, entry in [(fwd, "forward"), (train, "train_step"), (train, "eval_step")]:
+        out = run_tool([tool("d2lc-run"), cu, "--entry", entry, "--plan"]).stdout
+        m = re.search(r"arena (\d+) bytes, lower bound (\d+) bytes, naive (\d+) bytes", out)
+        arena, bound, naive = map(int, m.groups())
+        c.true(f"{name} @{entry}: arena {arena} <= 1.10 x bound {bound} (naive {naive})",
+               bound <= arena <= 1.10 * bound)
+c.finish()

@@ -1,0 +1,143 @@
+//===- d2lc.cpp - the compiler driver: model.mlir to model.cu -------------===//
+//
+//   d2lc MODEL.mlir -o MODEL.cu [--train] [--batch N] [--arch sm_80|sm_90]
+//
+// Runs the standard pipeline: --d2l-set-batch (with --batch), then with
+// --train --d2l-train-step (@train_step and @eval_step, @forward dropped),
+// --d2l-simplify, --d2l-schedule, and prints one self-contained CUDA file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "d2l/Dialect/D2L/IR/D2L.h"
+#include "d2l/Dialect/D2L/Transforms/Passes.h"
+#include "d2l/Target/CUDA/CUDAEmitter.h"
+
+#include "d2lrt/Safetensors.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("d2lc options");
+static cl::opt<std::string> input(cl::Positional, cl::desc("<model.mlir>"),
+                                  cl::Required, cl::cat(category));
+static cl::opt<std::string> output("o", cl::desc("Output file (- for stdout)"),
+                                   cl::value_desc("model.cu"),
+                                   cl::cat(category));
+static cl::opt<bool> train("train",
+                           cl::desc("Compile @train_step and @eval_step "
+                                    "instead of @forward"),
+                           cl::cat(category));
+static cl::opt<int64_t> batch("batch", cl::desc("Set the batch size"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<std::string> arch("arch",
+                                 cl::desc("GPU architecture recorded in the "
+                                          "manifest: sm_80 or sm_90"),
+                                 cl::init("sm_80"), cl::cat(category));
+static cl::opt<std::string> loss("loss",
+                                 cl::desc("With --train: cross_entropy or mse"),
+                                 cl::init("cross_entropy"), cl::cat(category));
+static cl::opt<double> momentum("momentum", cl::desc("With --train: momentum"),
+                                cl::init(0.0), cl::cat(category));
+static cl::opt<double> weightDecay("weight-decay",
+                                   cl::desc("With --train: weight decay"),
+                                   cl::init(0.0), cl::cat(category));
+static cl::opt<double> l1("l1", cl::desc("With --train: L1 penalty"),
+                          cl::init(0.0), cl::cat(category));
+static cl::opt<bool> emitGrads("emit-grads",
+                               cl::desc("With --train: return the gradients"),
+                               cl::cat(category));
+static cl::opt<bool>
+    emitMlir("emit-mlir", cl::desc("Print the scheduled IR instead of CUDA"),
+             cl::cat(category));
+
+static int fail(const std::string &message) {
+  llvm::errs() << "d2lc: error: " << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "d2lc: compile a d2l model to CUDA\n");
+  if (arch != "sm_80" && arch != "sm_90")
+    return fail("unknown --arch '" + arch + "' (expected sm_80 or sm_90)");
+  if (batch < 0)
+    return fail("--batch must be positive");
+
+  DialectRegistry registry;
+  registry.insert<d2l::D2LDialect, func::FuncDialect>();
+  MLIRContext context(registry);
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  std::string error;
+  auto file = openInputFile(input, &error);
+  if (!file)
+    return fail(error);
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+  if (!module->lookupSymbol<func::FuncOp>("forward"))
+    return fail(input + " has no @forward function");
+
+  PassManager pm(&context);
+  if (batch > 0) {
+    d2l::D2LSetBatchOptions o;
+    o.batch = batch;
+    pm.addPass(d2l::createD2LSetBatch(o));
+  }
+  if (train) {
+    d2l::D2LTrainStepOptions o;
+    o.loss = loss;
+    o.momentum = momentum;
+    o.weightDecay = weightDecay;
+    o.l1 = l1;
+    o.emitGrads = emitGrads;
+    pm.addPass(d2l::createD2LTrainStep(o));
+  }
+  pm.addPass(d2l::createD2LSimplify());
+  if (failed(pm.run(*module)))
+    return 1;
+  if (train)
+    module->lookupSymbol<func::FuncOp>("forward").erase();
+  PassManager schedule(&context);
+  schedule.addPass(d2l::createD2LSchedule());
+  if (failed(schedule.run(*module)))
+    return 1;
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (emitMlir) {
+    module->print(os);
+  } else {
+    d2l::CUDAEmitOptions options;
+    options.modelName = llvm::sys::path::stem(input).str();
+    options.arch = arch;
+    if (failed(d2l::emitCUDA(*module, os, options)))
+      return 1;
+  }
+  if (output.empty() || output == "-") {
+    llvm::outs() << text;
+    return 0;
+  }
+  std::string err = d2lrt::writeFileAtomically(
+      output, std::vector<uint8_t>(text.begin(), text.end()));
+  if (!err.empty())
+    return fail(err);
+  return 0;
+}
