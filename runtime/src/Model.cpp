@@ -97,7 +97,9 @@ struct Model::Impl {
     const EntrySpec *spec = nullptr;
     EntryPlan plan;
     void *arena = nullptr;
+    std::vector<LaunchProfile> profile;
   };
+  bool profiling = false;
   std::map<std::string, EntryState> entries;
 
   ~Impl() {
@@ -194,6 +196,7 @@ struct Model::Impl {
 Model::Model(const std::string &path, const Options &options)
     : impl(std::make_unique<Impl>()) {
   impl->path = path;
+  impl->profiling = options.profile;
   std::string source = readTextFile(path);
   impl->manifest = parseManifest(source, path);
   impl->backend = options.device == Device::Cuda
@@ -293,11 +296,23 @@ TensorFile Model::run(const std::string &entryName, const TensorFile &inputs) {
     m.backend->upload(m.bufferPointer(e, b), t->bytes.data(), t->bytes.size());
   }
   std::vector<void *> args;
-  for (const LaunchSpec &l : spec.launches) {
+  if (m.profiling && e.profile.empty())
+    for (const LaunchSpec &l : spec.launches)
+      e.profile.push_back({m.manifest.kernels[l.kernel], l.ops, 0, 0});
+  for (size_t k = 0; k < spec.launches.size(); ++k) {
+    const LaunchSpec &l = spec.launches[k];
     args.clear();
     for (int id : l.args)
       args.push_back(m.bufferPointer(e, spec.buffers[id]));
+    auto t0 = std::chrono::steady_clock::now();
     m.backend->launch(l.kernel, l, args.data());
+    if (m.profiling) {
+      m.backend->synchronize();
+      e.profile[k].seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
+      ++e.profile[k].runs;
+    }
   }
   m.backend->synchronize();
   TensorFile out;
@@ -318,6 +333,10 @@ TensorFile Model::run(const std::string &entryName, const TensorFile &inputs) {
     }
   m.backend->synchronize();
   return out;
+}
+
+std::vector<LaunchProfile> Model::profile(const std::string &entry) const {
+  return impl->entry(entry).profile;
 }
 
 const EntryPlan &Model::plan(const std::string &entry) const {

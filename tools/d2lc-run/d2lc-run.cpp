@@ -53,6 +53,10 @@ static cl::opt<unsigned> repeat("repeat",
                                 cl::desc("Run the entry K times (compiled "
                                          "models; results of the last run)"),
                                 cl::init(1), cl::cat(category));
+static cl::opt<bool> profile("profile",
+                             cl::desc("Time every kernel launch (compiled "
+                                      "models) and print the slowest"),
+                             cl::cat(category));
 static cl::opt<unsigned> threads("host-threads",
                                  cl::desc("Host backend worker threads (0: "
                                           "one per core)"),
@@ -217,6 +221,7 @@ static int runCompiled() {
     options.device =
         which == "cuda" ? d2lrt::Device::Cuda : d2lrt::Device::Host;
     options.threads = threads;
+    options.profile = profile;
     d2lrt::Model model(modelFile, options);
     d2lrt::TensorFile inputs;
     if (!inputsFile.empty()) {
@@ -254,6 +259,27 @@ static int runCompiled() {
       out = model.run(entry, data);
     if (printPlan)
       printMemoryPlan(model.plan(entry));
+    if (profile) {
+      auto launches = model.profile(entry);
+      double total = 0;
+      for (const d2lrt::LaunchProfile &p : launches)
+        total += p.seconds;
+      std::stable_sort(
+          launches.begin(), launches.end(),
+          [](const auto &a, const auto &b) { return a.seconds > b.seconds; });
+      llvm::outs() << llvm::format("profile of @%s: %.4f s per run in %zu "
+                                   "launches\n",
+                                   entry.c_str(),
+                                   total / std::max(1u, repeat.getValue()),
+                                   launches.size());
+      for (size_t i = 0; i < launches.size() && i < 15; ++i)
+        llvm::outs() << llvm::format("  %6.2f%%  %9.5f s  %-22s ",
+                                     100 * launches[i].seconds / total,
+                                     launches[i].seconds /
+                                         std::max(1u, launches[i].runs),
+                                     launches[i].kernel.c_str())
+                     << launches[i].ops << "\n";
+    }
     if (!outputFile.empty()) {
       std::string e = d2lrt::writeSafetensors(outputFile, out);
       if (!e.empty())

@@ -28,6 +28,8 @@ namespace {
 struct GemmSpec {
   int64_t m = 0, n = 0, k = 0;
   int64_t bm = 64, bn = 64, bk = 16;
+  /// Threads along M (the rest of the 256 go along N).
+  int64_t threadRows = 16;
   /// Uniform code at kernel scope (may read blockIdx); must define kBegin
   /// and kEnd, the K range of this block.
   std::string prologue;
@@ -37,20 +39,29 @@ struct GemmSpec {
   bool aAlongK = true, bAlongN = true;
   /// Statement storing `v` at (m, n).
   std::string store;
+  /// Optional: code before the K loop (after m0 and n0 are known), e.g.
+  /// per-block tables in shared memory; ends with a barrier if it writes.
+  std::string setup;
+  /// Optional: code at the start of each K step (k0 known), e.g. tables of
+  /// the step's k indices; ends with a barrier.
+  std::string tileSetup;
 };
 
 void printGemm(llvm::raw_ostream &os, const GemmSpec &s, StringRef T) {
-  int64_t tm = s.bm / 16, tn = s.bn / 16;
+  // 256 threads as ty x tx: rows ty + TY i, columns tx + TX j.
+  int64_t ty = s.threadRows, tx = 256 / ty;
+  int64_t tm = s.bm / ty, tn = s.bn / tx;
+  std::string TX = std::to_string(tx), TY = std::to_string(ty);
   os << "  D2L_SHARED " << T << " As[" << s.bk << "][" << s.bm << "];\n"
      << "  D2L_SHARED " << T << " Bs[" << s.bk << "][" << s.bn << "];\n"
      << s.prologue << "  const int m0 = blockIdx.y * " << s.bm
      << ", n0 = blockIdx.x * " << s.bn << ";\n"
-     << "  D2L_PRIVATE(" << T << ", acc, " << tm * tn << ", 256);\n"
+     << s.setup << "  D2L_PRIVATE(" << T << ", acc, " << tm * tn << ", 256);\n"
      << "  D2L_THREADS {\n"
      << "    for (int i = 0; i < " << tm * tn << "; ++i)\n"
      << "      D2L_P(acc)[i] = 0;\n  }\n"
      << "  for (long long k0 = kBegin; k0 < kEnd; k0 += " << s.bk << ") {\n"
-     << "    D2L_THREADS {\n"
+     << s.tileSetup << "    D2L_THREADS {\n"
      << "      for (int e = threadIdx.x; e < " << s.bm * s.bk
      << "; e += 256) {\n";
   if (s.aAlongK)
@@ -76,22 +87,25 @@ void printGemm(llvm::raw_ostream &os, const GemmSpec &s, StringRef T) {
      << s.loadB << ") : (" << T << ")0;\n"
      << "      }\n    }\n    D2L_BARRIER;\n"
      << "    D2L_THREADS {\n"
-     << "      const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n"
+     << "      const int tx = threadIdx.x % " << TX << ", ty = threadIdx.x / "
+     << TX << ";\n"
      << "      for (int kk = 0; kk < " << s.bk << "; ++kk) {\n"
      << "        " << T << " av[" << tm << "], bv[" << tn << "];\n"
      << "        for (int i = 0; i < " << tm << "; ++i)\n"
-     << "          av[i] = As[kk][ty + 16 * i];\n"
+     << "          av[i] = As[kk][ty + " << TY << " * i];\n"
      << "        for (int j = 0; j < " << tn << "; ++j)\n"
-     << "          bv[j] = Bs[kk][tx + 16 * j];\n"
+     << "          bv[j] = Bs[kk][tx + " << TX << " * j];\n"
      << "        for (int i = 0; i < " << tm << "; ++i)\n"
      << "          for (int j = 0; j < " << tn << "; ++j)\n"
      << "            D2L_P(acc)[i * " << tn << " + j] += av[i] * bv[j];\n"
      << "      }\n    }\n    D2L_BARRIER;\n  }\n"
      << "  D2L_THREADS {\n"
-     << "    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n"
+     << "    const int tx = threadIdx.x % " << TX << ", ty = threadIdx.x / "
+     << TX << ";\n"
      << "    for (int i = 0; i < " << tm << "; ++i)\n"
      << "      for (int j = 0; j < " << tn << "; ++j) {\n"
-     << "        const long long m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;\n"
+     << "        const long long m = m0 + ty + " << TY << " * i, n = n0 + tx + "
+     << TX << " * j;\n"
      << "        if (m < " << s.m << " && n < " << s.n << ") {\n"
      << "          const " << T << " v = D2L_P(acc)[i * " << tn << " + j];\n"
      << "          " << s.store << "\n"
@@ -116,6 +130,7 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   s.bm = tile[0];
   s.bn = tile[1];
   s.bk = tile[2];
+  s.threadRows = tile.size() > 3 ? tile[3] : 16;
   std::string out = l.paramName(l.params.size() - 1);
   StringRef family = l.family();
 
@@ -179,125 +194,159 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   g.dw = dilation[1];
   g.groups = l.op->getAttrOfType<IntegerAttr>("groups").getInt();
 
-  if (family == "conv_fwd") {
-    auto x = cast<RankedTensorType>(l.op->getOperand(0).getType());
-    auto w = cast<RankedTensorType>(l.op->getOperand(1).getType());
-    auto y = cast<RankedTensorType>(l.op->getResult(0).getType());
-    g.batch = x.getDimSize(0);
+  // The convolutions gather through small tables in shared memory: per
+  // block, one entry per column of the tile (its pixel); per K step, one
+  // entry per k (its channel and kernel tap). A load is then two adds, the
+  // bounds checks and one read.
+  auto x = cast<RankedTensorType>(l.op->getOperand(0).getType());
+  auto w = cast<RankedTensorType>(l.op->getOperand(1).getType());
+  auto y = cast<RankedTensorType>(l.op->getResult(0).getType());
+  bool wgrad = family == "conv_wgrad";
+  // For conv_wgrad, operand 1 is dy and the result is the weight gradient.
+  auto dyType = wgrad ? w : y;
+  auto wType = wgrad ? y : w;
+  g.batch = x.getDimSize(0);
+  g.cin = x.getDimSize(1);
+  g.h = x.getDimSize(2);
+  g.w = x.getDimSize(3);
+  g.cout = dyType.getDimSize(1);
+  g.oh = dyType.getDimSize(2);
+  g.ow = dyType.getDimSize(3);
+  g.kh = wType.getDimSize(2);
+  g.kw = wType.getDimSize(3);
+  if (family == "conv_transpose") {
+    // Here the "input" is the transposed convolution's input x (or dy of a
+    // conv2d_backward_input) and the result its output.
     g.cin = x.getDimSize(1);
-    g.h = x.getDimSize(2);
-    g.w = x.getDimSize(3);
     g.cout = y.getDimSize(1);
     g.oh = y.getDimSize(2);
     g.ow = y.getDimSize(3);
     g.kh = w.getDimSize(2);
     g.kw = w.getDimSize(3);
-    int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
+  }
+  int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
+  int64_t khw = g.kh * g.kw, ohw = g.oh * g.ow, hw = g.h * g.w;
+  std::string BK = std::to_string(s.bk), BN = std::to_string(s.bn);
+
+  if (family == "conv_fwd") {
     bool bias = l.op->getNumOperands() == 3;
     s.m = coutG;
-    s.n = g.batch * g.oh * g.ow;
-    s.k = cinG * g.kh * g.kw;
+    s.n = g.batch * ohw;
+    s.k = cinG * khw;
     s.prologue = "  const long long kBegin = 0, kEnd = " + str(s.k) + ";\n" +
                  "  const int g = blockIdx.z;\n";
+    // Columns: output pixel n = (b, oh, ow) -> its window's corner.
+    s.setup = "  D2L_SHARED long long colStart[" + BN + "];\n" +
+              "  D2L_SHARED int colH[" + BN + "], colW[" + BN + "];\n" +
+              "  D2L_THREADS {\n    if (threadIdx.x < " + BN + ") {\n" +
+              "      const long long n = n0 + threadIdx.x;\n" +
+              "      const long long b = n / " + str(ohw) + ", pr = n % " +
+              str(ohw) + ";\n" + "      const int h0 = int(pr / " + str(g.ow) +
+              ") * " + std::to_string(g.sh) + " - " + std::to_string(g.ph) +
+              ", w0 = int(pr % " + str(g.ow) + ") * " + std::to_string(g.sw) +
+              " - " + std::to_string(g.pw) + ";\n" +
+              "      colH[threadIdx.x] = h0;\n      colW[threadIdx.x] = w0;\n" +
+              "      colStart[threadIdx.x] = (b * " + str(g.cin) + " + g * " +
+              str(cinG) + ") * " + str(hw) + " + (long long)h0 * " + str(g.w) +
+              " + w0;\n    }\n  }\n  D2L_BARRIER;\n";
+    // K steps: k = (ic, kh, kw) -> its offset and tap.
+    s.setup += "  D2L_SHARED long long kOff[" + BK + "];\n" +
+               "  D2L_SHARED int kDh[" + BK + "], kDw[" + BK + "];\n";
+    s.tileSetup = "    D2L_THREADS {\n      if (threadIdx.x < " + BK + ") {\n" +
+                  "        const long long k = k0 + threadIdx.x;\n" +
+                  "        const int kr = int(k % " + str(khw) + ");\n" +
+                  "        kDh[threadIdx.x] = (kr / " + std::to_string(g.kw) +
+                  ") * " + std::to_string(g.dh) + ";\n" +
+                  "        kDw[threadIdx.x] = (kr % " + std::to_string(g.kw) +
+                  ") * " + std::to_string(g.dw) + ";\n" +
+                  "        kOff[threadIdx.x] = (k / " + str(khw) + ") * " +
+                  str(hw) + " + (long long)kDh[threadIdx.x] * " + str(g.w) +
+                  " + kDw[threadIdx.x];\n      }\n    }\n    D2L_BARRIER;\n";
     s.loadA = "a1[(g * " + str(coutG) + " + m) * " + str(s.k) + " + k]";
-    s.loadB = "[&]() -> " + T + " { const long long ic = k / " +
-              str(g.kh * g.kw) + ", kr = k % " + str(g.kh * g.kw) +
-              "; const long long b = n / " + str(g.oh * g.ow) + ", pr = n % " +
-              str(g.oh * g.ow) + "; const long long ih = (pr / " + str(g.ow) +
-              ") * " + str(g.sh) + " - " + str(g.ph) + " + (kr / " + str(g.kw) +
-              ") * " + str(g.dh) + "; const long long iw = (pr % " + str(g.ow) +
-              ") * " + str(g.sw) + " - " + str(g.pw) + " + (kr % " + str(g.kw) +
-              ") * " + str(g.dw) + "; return (ih >= 0 && ih < " + str(g.h) +
-              " && iw >= 0 && iw < " + str(g.w) + ") ? a0[((b * " + str(g.cin) +
-              " + g * " + str(cinG) + " + ic) * " + str(g.h) + " + ih) * " +
-              str(g.w) + " + iw] : (" + T + ")0; }()";
-    s.store = "{ const long long b = n / " + str(g.oh * g.ow) + ", pr = n % " +
-              str(g.oh * g.ow) + "; const long long oc = g * " + str(coutG) +
-              " + m; " + out + "[(b * " + str(g.cout) + " + oc) * " +
-              str(g.oh * g.ow) + " + pr] = v" + (bias ? " + a2[oc]" : "") +
-              "; }";
+    s.loadB = "[&]() -> " + T +
+              " { const int ih = colH[nn] + kDh[kk], iw = "
+              "colW[nn] + kDw[kk]; return (ih >= 0 && ih < " +
+              std::to_string(g.h) + " && iw >= 0 && iw < " +
+              std::to_string(g.w) + ") ? a0[colStart[nn] + kOff[kk]] : (" + T +
+              ")0; }()";
+    s.store = "{ const long long b = n / " + str(ohw) + ", pr = n % " +
+              str(ohw) + "; const long long oc = g * " + str(coutG) + " + m; " +
+              out + "[(b * " + str(g.cout) + " + oc) * " + str(ohw) +
+              " + pr] = v" + (bias ? " + a2[oc]" : "") + "; }";
     printGemm(os, s, T);
     return success();
   }
 
   if (family == "conv_transpose") {
     // y[b, oc, oh, ow] = Σ x[b, ic, ih, iw] w[ic, oc_g, kh, kw] where
-    // oh = ih stride - padding + kh dilation.
-    auto x = cast<RankedTensorType>(l.op->getOperand(0).getType());
-    auto w = cast<RankedTensorType>(l.op->getOperand(1).getType());
-    auto y = cast<RankedTensorType>(l.op->getResult(0).getType());
-    g.batch = x.getDimSize(0);
-    g.cin = x.getDimSize(1);
-    g.h = x.getDimSize(2);
-    g.w = x.getDimSize(3);
-    g.cout = y.getDimSize(1);
-    g.oh = y.getDimSize(2);
-    g.ow = y.getDimSize(3);
-    g.kh = w.getDimSize(2);
-    g.kw = w.getDimSize(3);
-    int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
+    // oh = ih stride - padding + kh dilation, i.e. ih = (oh + padding -
+    // kh dilation) / stride when that is a whole index.
     bool bias = isa<ConvTranspose2dOp>(l.op) && l.op->getNumOperands() == 3;
     s.m = coutG;
-    s.n = g.batch * g.oh * g.ow;
-    s.k = cinG * g.kh * g.kw;
+    s.n = g.batch * ohw;
+    s.k = cinG * khw;
     s.aAlongK = false;
     s.prologue = "  const long long kBegin = 0, kEnd = " + str(s.k) + ";\n" +
                  "  const int g = blockIdx.z;\n";
-    s.loadA = "a1[((g * " + str(cinG) + " + k / " + str(g.kh * g.kw) + ") * " +
-              str(coutG) + " + m) * " + str(g.kh * g.kw) + " + k % " +
-              str(g.kh * g.kw) + "]";
-    auto divisible = [&](StringRef num, int64_t stride, int64_t limit,
-                         StringRef out) {
-      std::string c = "const long long " + out.str() + " = " + num.str() +
-                      (stride == 1 ? "" : " / " + str(stride)) + "; ";
-      std::string cond =
-          "(" + num.str() + " >= 0" +
-          (stride == 1 ? std::string()
-                       : " && " + num.str() + " % " + str(stride) + " == 0") +
-          " && " + out.str() + " < " + str(limit) + ")";
-      return std::make_pair(c, cond);
+    s.setup = "  D2L_SHARED long long colBase[" + BN + "];\n" +
+              "  D2L_SHARED int colH[" + BN + "], colW[" + BN + "];\n" +
+              "  D2L_THREADS {\n    if (threadIdx.x < " + BN + ") {\n" +
+              "      const long long n = n0 + threadIdx.x;\n" +
+              "      const long long b = n / " + str(ohw) + ", pr = n % " +
+              str(ohw) + ";\n" + "      colH[threadIdx.x] = int(pr / " +
+              str(g.ow) + ") + " + std::to_string(g.ph) + ";\n" +
+              "      colW[threadIdx.x] = int(pr % " + str(g.ow) + ") + " +
+              std::to_string(g.pw) + ";\n" +
+              "      colBase[threadIdx.x] = (b * " + str(g.cin) + " + g * " +
+              str(cinG) + ") * " + str(hw) + ";\n    }\n  }\n  D2L_BARRIER;\n";
+    s.setup += "  D2L_SHARED long long kOff[" + BK + "], kW[" + BK + "];\n" +
+               "  D2L_SHARED int kDh[" + BK + "], kDw[" + BK + "];\n";
+    s.tileSetup = "    D2L_THREADS {\n      if (threadIdx.x < " + BK + ") {\n" +
+                  "        const long long k = k0 + threadIdx.x;\n" +
+                  "        const long long ic = k / " + str(khw) + ";\n" +
+                  "        const int kr = int(k % " + str(khw) + ");\n" +
+                  "        kDh[threadIdx.x] = (kr / " + std::to_string(g.kw) +
+                  ") * " + std::to_string(g.dh) + ";\n" +
+                  "        kDw[threadIdx.x] = (kr % " + std::to_string(g.kw) +
+                  ") * " + std::to_string(g.dw) + ";\n" +
+                  "        kOff[threadIdx.x] = ic * " + str(hw) + ";\n" +
+                  "        kW[threadIdx.x] = ((g * " + str(cinG) + " + ic) * " +
+                  str(coutG) + ") * " + str(khw) + " + kr;\n" +
+                  "      }\n    }\n    D2L_BARRIER;\n";
+    s.loadA = "a1[kW[kk] + m * " + str(khw) + "]";
+    auto coord = [&](const char *num, int64_t stride, int64_t limit,
+                     const char *name) {
+      std::string n = num;
+      if (stride == 1)
+        return std::string("const int ") + name + " = " + n + "; const bool " +
+               name + "ok = " + name + " >= 0 && " + name + " < " +
+               std::to_string(limit) + ";";
+      return std::string("const int ") + name + " = " + n + " / " +
+             std::to_string(stride) + "; const bool " + name + "ok = " + n +
+             " >= 0 && " + n + " % " + std::to_string(stride) + " == 0 && " +
+             name + " < " + std::to_string(limit) + ";";
     };
-    auto [hDecl, hOk] = divisible("nh", g.sh, g.h, "ih");
-    auto [wDecl, wOk] = divisible("nw", g.sw, g.w, "iw");
-    s.loadB = "[&]() -> " + T + " { const long long ic = k / " +
-              str(g.kh * g.kw) + ", kr = k % " + str(g.kh * g.kw) +
-              "; const long long b = n / " + str(g.oh * g.ow) + ", pr = n % " +
-              str(g.oh * g.ow) + "; const long long nh = (pr / " + str(g.ow) +
-              ") + " + str(g.ph) + " - (kr / " + str(g.kw) + ") * " +
-              str(g.dh) + "; const long long nw = (pr % " + str(g.ow) + ") + " +
-              str(g.pw) + " - (kr % " + str(g.kw) + ") * " + str(g.dw) + "; " +
-              hDecl + wDecl + "return (" + hOk + " && " + wOk +
-              ") ? a0[((b * " + str(g.cin) + " + g * " + str(cinG) +
-              " + ic) * " + str(g.h) + " + ih) * " + str(g.w) + " + iw] : (" +
-              T + ")0; }()";
-    s.store = "{ const long long b = n / " + str(g.oh * g.ow) + ", pr = n % " +
-              str(g.oh * g.ow) + "; const long long oc = g * " + str(coutG) +
-              " + m; " + out + "[(b * " + str(g.cout) + " + oc) * " +
-              str(g.oh * g.ow) + " + pr] = v" + (bias ? " + a2[oc]" : "") +
-              "; }";
+    s.loadB = "[&]() -> " + T + " { " +
+              coord("(colH[nn] - kDh[kk])", g.sh, g.h, "ih") + " " +
+              coord("(colW[nn] - kDw[kk])", g.sw, g.w, "iw") +
+              " return (ihok && iwok) ? a0[colBase[nn] + kOff[kk] + "
+              "(long long)ih * " +
+              str(g.w) + " + iw] : (" + T + ")0; }()";
+    s.store = "{ const long long b = n / " + str(ohw) + ", pr = n % " +
+              str(ohw) + "; const long long oc = g * " + str(coutG) + " + m; " +
+              out + "[(b * " + str(g.cout) + " + oc) * " + str(ohw) +
+              " + pr] = v" + (bias ? " + a2[oc]" : "") + "; }";
     printGemm(os, s, T);
     return success();
   }
 
   if (family == "conv_wgrad") {
-    // dw[oc, ic, kh, kw] = Σ_{b, oh, ow} dy[b, oc, oh, ow] x[b, ic, ih, iw].
-    auto x = cast<RankedTensorType>(l.op->getOperand(0).getType());
-    auto dy = cast<RankedTensorType>(l.op->getOperand(1).getType());
-    auto w = cast<RankedTensorType>(l.op->getResult(0).getType());
-    g.batch = x.getDimSize(0);
-    g.cin = x.getDimSize(1);
-    g.h = x.getDimSize(2);
-    g.w = x.getDimSize(3);
-    g.cout = dy.getDimSize(1);
-    g.oh = dy.getDimSize(2);
-    g.ow = dy.getDimSize(3);
-    g.kh = w.getDimSize(2);
-    g.kw = w.getDimSize(3);
-    int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
+    // dw[oc, ic, kh, kw] = Σ_{b, oh, ow} dy[b, oc, oh, ow] x[b, ic, ih, iw]:
+    // K runs over (b, oh, ow), split over grid.z.
     int64_t splits = l.intAttr("splits");
     s.m = coutG;
-    s.n = cinG * g.kh * g.kw;
-    s.k = g.batch * g.oh * g.ow;
+    s.n = cinG * khw;
+    s.k = g.batch * ohw;
     int64_t chunk = (s.k + splits - 1) / splits;
     chunk = (chunk + s.bk - 1) / s.bk * s.bk;
     s.bAlongN = false;
@@ -307,20 +356,41 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
                  ";\n  const long long kEnd = kBegin + " + str(chunk) + " < " +
                  str(s.k) + " ? kBegin + " + str(chunk) + " : " + str(s.k) +
                  ";\n";
-    s.loadA = "a1[((k / " + str(g.oh * g.ow) + ") * " + str(g.cout) +
-              " + g * " + str(coutG) + " + m) * " + str(g.oh * g.ow) +
-              " + k % " + str(g.oh * g.ow) + "]";
-    s.loadB = "[&]() -> " + T + " { const long long b = k / " +
-              str(g.oh * g.ow) + ", pr = k % " + str(g.oh * g.ow) +
-              "; const long long ic = n / " + str(g.kh * g.kw) + ", kr = n % " +
-              str(g.kh * g.kw) + "; const long long ih = (pr / " + str(g.ow) +
-              ") * " + str(g.sh) + " - " + str(g.ph) + " + (kr / " + str(g.kw) +
-              ") * " + str(g.dh) + "; const long long iw = (pr % " + str(g.ow) +
-              ") * " + str(g.sw) + " - " + str(g.pw) + " + (kr % " + str(g.kw) +
-              ") * " + str(g.dw) + "; return (ih >= 0 && ih < " + str(g.h) +
-              " && iw >= 0 && iw < " + str(g.w) + ") ? a0[((b * " + str(g.cin) +
-              " + g * " + str(cinG) + " + ic) * " + str(g.h) + " + ih) * " +
-              str(g.w) + " + iw] : (" + T + ")0; }()";
+    // Columns: n = (ic, kh, kw) of the weight.
+    s.setup =
+        "  D2L_SHARED long long nOff[" + BN + "];\n" + "  D2L_SHARED int nDh[" +
+        BN + "], nDw[" + BN + "];\n" +
+        "  D2L_THREADS {\n    if (threadIdx.x < " + BN + ") {\n" +
+        "      const long long n = n0 + threadIdx.x;\n" +
+        "      const int kr = int(n % " + str(khw) + ");\n" +
+        "      nDh[threadIdx.x] = (kr / " + std::to_string(g.kw) + ") * " +
+        std::to_string(g.dh) + ";\n" + "      nDw[threadIdx.x] = (kr % " +
+        std::to_string(g.kw) + ") * " + std::to_string(g.dw) + ";\n" +
+        "      nOff[threadIdx.x] = (g * " + str(cinG) + " + n / " + str(khw) +
+        ") * " + str(hw) + " + (long long)nDh[threadIdx.x] * " + str(g.w) +
+        " + nDw[threadIdx.x];\n    }\n  }\n  D2L_BARRIER;\n";
+    // K steps: k = (b, oh, ow) -> dy's offset and x's window corner.
+    s.setup += "  D2L_SHARED long long kDy[" + BK + "], kX[" + BK + "];\n" +
+               "  D2L_SHARED int kH[" + BK + "], kWc[" + BK + "];\n";
+    s.tileSetup =
+        "    D2L_THREADS {\n      if (threadIdx.x < " + BK + ") {\n" +
+        "        const long long k = k0 + threadIdx.x;\n" +
+        "        const long long b = k / " + str(ohw) + ", pr = k % " +
+        str(ohw) + ";\n" + "        const int h0 = int(pr / " + str(g.ow) +
+        ") * " + std::to_string(g.sh) + " - " + std::to_string(g.ph) +
+        ", w0 = int(pr % " + str(g.ow) + ") * " + std::to_string(g.sw) + " - " +
+        std::to_string(g.pw) + ";\n" + "        kH[threadIdx.x] = h0;\n" +
+        "        kWc[threadIdx.x] = w0;\n" + "        kDy[threadIdx.x] = b * " +
+        str(g.cout * ohw) + " + pr;\n" + "        kX[threadIdx.x] = b * " +
+        str(g.cin * hw) + " + (long long)h0 * " + str(g.w) +
+        " + w0;\n      }\n    }\n    D2L_BARRIER;\n";
+    s.loadA = "a1[kDy[kk] + (g * " + str(coutG) + " + m) * " + str(ohw) + "]";
+    s.loadB = "[&]() -> " + T +
+              " { const int ih = kH[kk] + nDh[nn], iw = "
+              "kWc[kk] + nDw[nn]; return (ih >= 0 && ih < " +
+              std::to_string(g.h) + " && iw >= 0 && iw < " +
+              std::to_string(g.w) + ") ? a0[kX[kk] + nOff[nn]] : (" + T +
+              ")0; }()";
     s.store = out + "[((long long)split * " + str(g.cout) + " + g * " +
               str(coutG) + " + m) * " + str(s.n) + " + n] = v;";
     printGemm(os, s, T);

@@ -36,6 +36,8 @@ struct Options {
   int gpu = 0;
   /// Compile cache directory ("": CompileCache::defaultDir()).
   std::string cacheDir;
+  /// Time every launch (synchronising after each): see Model::profile.
+  bool profile = false;
 };
 
 /// One buffer of an entry's plan, for reports.
@@ -51,6 +53,13 @@ struct PlannedBuffer {
 struct EntryPlan {
   MemoryPlan plan;
   std::vector<PlannedBuffer> buffers;
+};
+
+/// Time spent in one launch of an entry (with Options::profile).
+struct LaunchProfile {
+  std::string kernel, ops;
+  double seconds = 0; // summed over runs
+  unsigned runs = 0;
 };
 
 struct CompileReport {
@@ -87,6 +96,9 @@ public:
 
   /// The memory plan of an entry (arena offsets, bound, naive sum).
   const EntryPlan &plan(const std::string &entry) const;
+
+  /// Per-launch times of an entry's runs so far (with Options::profile).
+  std::vector<LaunchProfile> profile(const std::string &entry) const;
 
 private:
   struct Impl;

@@ -32,16 +32,19 @@ int64_t numElements(Value v) {
   return cast<RankedTensorType>(v.getType()).getNumElements();
 }
 
-/// GEMM tiles [BM, BN, BK] for an M x N output: 16 x 16 threads, each
-/// computing (BM / 16) x (BN / 16); small M gets wide tiles.
+/// GEMM tiles [BM, BN, BK, TY] for an M x N output: 256 threads as TY rows
+/// by 256 / TY columns, each computing (BM / TY) x (BN * TY / 256); small M
+/// gets short, wide tiles so that fewer rows are wasted.
 SmallVector<int64_t> gemmTile(int64_t m, int64_t n) {
+  if (m <= 8)
+    return {8, n <= 64 ? 32 : 128, 16, 8};
   int64_t bm = m <= 16 ? 16 : (m <= 32 ? 32 : 64);
-  int64_t bn = bm == 16 ? 128 : (bm == 32 ? 128 : 64);
+  int64_t bn = bm <= 32 ? 128 : 64;
   if (n <= 32)
     bn = 32;
   if (n <= 16)
     bn = 16;
-  return {bm, bn, 16};
+  return {bm, bn, 16, 16};
 }
 
 /// A kernel parameter: a buffer seen with a type.

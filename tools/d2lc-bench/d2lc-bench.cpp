@@ -1,0 +1,341 @@
+//===- d2lc-bench.cpp - measure d2lc against PyTorch ----------------------===//
+//
+//   d2lc-bench --matmul 10000x1000x2000 [--backend host|cuda]
+//   d2lc-bench MODEL.mlir [--backend host|cuda] [--batch N] [--repeat R]
+//   d2lc-bench --compile MODEL.mlir...
+//
+// Prints figures, never asserts: the GEMM kernel's time and GFLOP/s against
+// torch.matmul on the same device; a model's train_step median time against
+// PyTorch eager (and torch.compile on a GPU) on the same device and batch;
+// NVRTC cold-compile and warm-cache times and the memory plan per model.
+// PyTorch runs in a child process (/usr/bin/python3 torch_bench.py).
+//
+//===----------------------------------------------------------------------===//
+
+#include "d2l/Dialect/D2L/IR/D2L.h"
+#include "d2l/Dialect/D2L/Transforms/Passes.h"
+#include "d2l/Target/CUDA/CUDAEmitter.h"
+
+#include "d2lrt/Compiler.h"
+#include "d2lrt/Runtime.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("d2lc-bench options");
+static cl::list<std::string> inputs(cl::Positional, cl::desc("<model.mlir>..."),
+                                    cl::cat(category));
+static cl::opt<std::string> matmul("matmul",
+                                   cl::desc("Time an MxKxN matmul, e.g. "
+                                            "10000x1000x2000"),
+                                   cl::cat(category));
+static cl::opt<bool> compileTimes("compile",
+                                  cl::desc("NVRTC cold and warm compile times "
+                                           "and memory plans of the models"),
+                                  cl::cat(category));
+static cl::opt<std::string> backend("backend", cl::desc("host or cuda"),
+                                    cl::init("host"), cl::cat(category));
+static cl::opt<int64_t> batch("batch", cl::desc("Batch size (models)"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<unsigned> repeat("repeat", cl::desc("Timed runs (median)"),
+                                cl::init(5), cl::cat(category));
+static cl::opt<double> lr("lr", cl::desc("Learning rate of the steps"),
+                          cl::init(0.1), cl::cat(category));
+static cl::opt<bool> noTorch("no-torch", cl::desc("Skip PyTorch"),
+                             cl::cat(category));
+
+namespace {
+
+int fail(const std::string &m) {
+  llvm::errs() << "d2lc-bench: error: " << m << "\n";
+  return 1;
+}
+
+std::string tempDir() {
+  std::string d = "/tmp/d2lc-bench-" + std::to_string(::getpid());
+  std::string cmd = "mkdir -p '" + d + "'";
+  if (std::system(cmd.c_str()) != 0)
+    return "/tmp";
+  return d;
+}
+
+/// Compiles d2l text through the d2lc pipeline to a model.cu at `path`.
+LogicalResult compileModel(StringRef text, StringRef name, bool train,
+                           int64_t batchSize, const std::string &path) {
+  DialectRegistry registry;
+  registry.insert<d2l::D2LDialect, func::FuncDialect>();
+  MLIRContext context(registry);
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(text, ParserConfig(&context));
+  if (!module)
+    return failure();
+  PassManager pm(&context);
+  if (batchSize > 0) {
+    d2l::D2LSetBatchOptions o;
+    o.batch = batchSize;
+    pm.addPass(d2l::createD2LSetBatch(o));
+  }
+  if (train) {
+    d2l::D2LTrainStepOptions o;
+    o.loss = name == "linear_regression" ? "mse" : "cross_entropy";
+    pm.addPass(d2l::createD2LTrainStep(o));
+  }
+  pm.addPass(d2l::createD2LSimplify());
+  if (failed(pm.run(*module)))
+    return failure();
+  if (train)
+    module->lookupSymbol<func::FuncOp>("forward").erase();
+  PassManager schedule(&context);
+  schedule.addPass(d2l::createD2LSchedule());
+  if (failed(schedule.run(*module)))
+    return failure();
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  d2l::CUDAEmitOptions options;
+  options.modelName = name.str();
+  if (failed(d2l::emitCUDA(*module, os, options)))
+    return failure();
+  std::ofstream(path) << out;
+  return success();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// Runs torch_bench.py; returns its "key value" lines.
+std::map<std::string, double> runTorch(const std::string &args) {
+  std::map<std::string, double> values;
+  if (noTorch)
+    return values;
+  std::string cmd =
+      "/usr/bin/python3 '" D2LC_BENCH_SCRIPT "' " + args + " 2>/dev/null";
+  FILE *pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe)
+    return values;
+  std::array<char, 512> line;
+  while (std::fgets(line.data(), line.size(), pipe)) {
+    std::istringstream is(line.data());
+    std::string key;
+    double v;
+    if (is >> key >> v)
+      values[key] = v;
+  }
+  ::pclose(pipe);
+  return values;
+}
+
+d2lrt::Options runtimeOptions() {
+  d2lrt::Options o;
+  o.device = backend == "cuda" ? d2lrt::Device::Cuda : d2lrt::Device::Host;
+  return o;
+}
+
+/// Median seconds of `entry` over `repeat` runs (after one warm-up run).
+double timeEntry(d2lrt::Model &model, const std::string &entry,
+                 const d2lrt::TensorFile &in) {
+  model.run(entry, in);
+  std::vector<double> t;
+  for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.run(entry, in);
+    t.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count());
+  }
+  return median(t);
+}
+
+d2lrt::HostTensor randomTensor(d2lrt::DType dtype, std::vector<int64_t> shape,
+                               std::mt19937 &rng, int64_t classes = 10) {
+  d2lrt::HostTensor t = d2lrt::HostTensor::zeros(dtype, shape);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    if (dtype == d2lrt::DType::F32)
+      t.data<float>()[i] = u(rng);
+    else if (dtype == d2lrt::DType::I64)
+      t.data<int64_t>()[i] = int64_t(rng() % uint64_t(classes));
+  }
+  return t;
+}
+
+int benchMatmul() {
+  int64_t m, k, n;
+  if (std::sscanf(matmul.c_str(), "%ldx%ldx%ld", &m, &k, &n) != 3 || m < 1 ||
+      k < 1 || n < 1)
+    return fail("--matmul expects MxKxN, e.g. 10000x1000x2000");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "func.func @forward(%a: tensor<" << m << "x" << k
+     << "xf32> {d2l.input = \"A\"}, %b: tensor<" << k << "x" << n
+     << "xf32> {d2l.input = \"B\"}) -> (tensor<" << m << "x" << n
+     << "xf32> {d2l.output = \"C\"}) {\n  %c = d2l.matmul %a, %b : (tensor<"
+     << m << "x" << k << "xf32>, tensor<" << k << "x" << n
+     << "xf32>) -> tensor<" << m << "x" << n << "xf32>\n  return %c : tensor<"
+     << m << "x" << n << "xf32>\n}\n";
+  std::string cu = tempDir() + "/matmul.cu";
+  if (failed(compileModel(text, "matmul", false, 0, cu)))
+    return fail("cannot compile the matmul");
+  d2lrt::Model model(cu, runtimeOptions());
+  std::mt19937 rng(1);
+  d2lrt::TensorFile in;
+  in.set("A", randomTensor(d2lrt::DType::F32, {m, k}, rng));
+  in.set("B", randomTensor(d2lrt::DType::F32, {k, n}, rng));
+  double ours = timeEntry(model, "forward", in);
+  double flops = 2.0 * double(m) * double(k) * double(n);
+  auto torch =
+      runTorch("matmul " + std::to_string(m) + " " + std::to_string(k) + " " +
+               std::to_string(n) + " " + (backend == "cuda" ? "cuda" : "cpu") +
+               " " + std::to_string(repeat));
+  llvm::outs() << "matmul " << m << "x" << k << " by " << k << "x" << n
+               << " (f32) on " << model.deviceName() << "\n";
+  llvm::outs() << llvm::format("  d2lc GEMM kernel   %9.4f s  %8.1f GFLOP/s\n",
+                               ours, flops / ours / 1e9);
+  if (torch.count("median_seconds")) {
+    double t = torch["median_seconds"];
+    llvm::outs() << llvm::format(
+        "  torch.matmul       %9.4f s  %8.1f GFLOP/s  (d2lc/torch time "
+        "%.2fx; torch %d threads)\n",
+        t, flops / t / 1e9, ours / t, int(torch["threads"]));
+  }
+  return 0;
+}
+
+int benchCompile() {
+  llvm::outs() << "model                   kernels NVRTC cold  warm load"
+                  "        arena  lower bound        naive   ratio\n";
+  for (const std::string &path : inputs) {
+    std::string name = llvm::sys::path::stem(path).str();
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string cu = tempDir() + "/" + name + "_train.cu";
+    if (failed(compileModel(ss.str(), name, true, batch, cu)))
+      return fail("cannot compile " + path);
+    std::string source = d2lrt::readTextFile(cu);
+    d2lrt::Manifest manifest = d2lrt::parseManifest(source, cu);
+    d2lrt::CompileCache cache(tempDir() + "/cache-" + name);
+    std::string cmd = "rm -rf '" + cache.dir() + "'/*";
+    (void)std::system(cmd.c_str());
+    d2lrt::NvrtcCompiler nvrtc;
+    auto cold = nvrtc.compile(source, cu, "sm_90", cache);
+    auto t0 = std::chrono::steady_clock::now();
+    auto warm = nvrtc.compile(source, cu, "sm_90", cache);
+    double warmSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    d2lrt::EntryPlan plan = d2lrt::planEntry(*manifest.entry("train_step"));
+    llvm::outs() << llvm::format(
+        "%-22s %8zu %9.2fs %9.4fs %12llu %12llu %12llu %7.3f\n", name.c_str(),
+        manifest.kernels.size(), cold.seconds, warmSeconds,
+        (unsigned long long)plan.plan.arenaBytes,
+        (unsigned long long)plan.plan.lowerBound,
+        (unsigned long long)plan.plan.naiveBytes,
+        double(plan.plan.arenaBytes) / double(plan.plan.lowerBound));
+    (void)warm;
+  }
+  llvm::outs() << "(NVRTC for sm_90; the train_step entry's plan)\n";
+  return 0;
+}
+
+int benchModel(const std::string &path) {
+  std::string name = llvm::sys::path::stem(path).str();
+  std::ifstream f(path);
+  if (!f)
+    return fail("cannot open " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string cu = tempDir() + "/" + name + "_train.cu";
+  if (failed(compileModel(ss.str(), name, true, batch, cu)))
+    return fail("cannot compile " + path);
+  d2lrt::Model model(cu, runtimeOptions());
+  model.initialize(0);
+  const d2lrt::EntrySpec *step = model.manifest().entry("train_step");
+  std::mt19937 rng(2);
+  d2lrt::TensorFile in;
+  int64_t n = 0;
+  for (const d2lrt::BindingSpec &a : step->arguments) {
+    if (a.kind != d2lrt::BufferKind::Input)
+      continue;
+    const d2lrt::BufferSpec &b = step->buffers[a.buffer];
+    if (a.name == "lr") {
+      d2lrt::HostTensor t = d2lrt::HostTensor::zeros(d2lrt::DType::F32, {});
+      t.data<float>()[0] = float(lr);
+      in.set(a.name, t);
+    } else {
+      in.set(a.name, randomTensor(b.dtype, b.shape, rng));
+      if (a.name == "X")
+        n = b.shape[0];
+    }
+  }
+  double ours = timeEntry(model, "train_step", in);
+  std::string device = backend == "cuda" ? "cuda" : "cpu";
+  auto torch =
+      runTorch("step " + name + " " + std::to_string(n) + " " + device + " " +
+               std::to_string(repeat) + " " + std::to_string(lr) +
+               (backend == "cuda" ? " --compile" : ""));
+  llvm::outs() << name << " train_step, batch " << n << ", on "
+               << model.deviceName() << "\n";
+  llvm::outs() << llvm::format("  d2lc              %9.4f s/step  %9.0f "
+                               "examples/s\n",
+                               ours, double(n) / ours);
+  for (auto [key, label] :
+       {std::pair{"median_seconds", "PyTorch eager"},
+        std::pair{"compiled_median_seconds", "torch.compile"}})
+    if (torch.count(key)) {
+      double t = torch[key];
+      llvm::outs() << llvm::format("  %-17s %9.4f s/step  %9.0f examples/s  "
+                                   "(d2lc/PyTorch time %.2fx)\n",
+                                   label, t, double(n) / t, ours / t);
+      if (torch.count("threads"))
+        llvm::outs() << "  (PyTorch with " << int(torch["threads"])
+                     << " threads)\n";
+    }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "d2lc-bench: d2lc against PyTorch\n");
+  if (backend != "host" && backend != "cuda")
+    return fail("unknown --backend '" + backend + "' (host or cuda)");
+  try {
+    if (!matmul.empty())
+      return benchMatmul();
+    if (compileTimes)
+      return benchCompile();
+    if (inputs.empty())
+      return fail("give --matmul MxKxN, --compile MODELS, or a model");
+    for (const std::string &p : inputs)
+      if (int rc = benchModel(p))
+        return rc;
+    return 0;
+  } catch (const d2lrt::Error &e) {
+    return fail(e.what());
+  }
+}
