@@ -3,13 +3,16 @@
 
 #include "d2lrt/Idx.h"
 
+#ifdef D2LRT_HAVE_ZLIB
 #include <zlib.h>
+#endif
 
 #include <cerrno>
 #include <cstring>
 
 namespace d2lrt {
 
+#ifdef D2LRT_HAVE_ZLIB
 namespace {
 /// Reads exactly n bytes; returns how many were read.
 size_t readFully(gzFile f, uint8_t *out, size_t n) {
@@ -78,6 +81,13 @@ std::string readIdx(const std::string &path, IdxArray &out) {
   gzclose(f);
   return "";
 }
+#else
+std::string readIdx(const std::string &path, IdxArray &out) {
+  out = IdxArray();
+  return path + ": this runtime was built without zlib, which reading "
+                "(gzipped) IDX files needs; install zlib1g-dev and rebuild";
+}
+#endif
 
 const char *fashionMnistLabel(int64_t label) {
   static const char *kNames[] = {"t-shirt", "trouser",   "pullover", "dress",

@@ -15,6 +15,7 @@
 #include "d2l/Eval/Evaluator.h"
 
 #include "d2lrt/Idx.h"
+#include "d2lrt/Runner.h"
 #include "d2lrt/Runtime.h"
 #include "d2lrt/Safetensors.h"
 
@@ -31,6 +32,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <sstream>
 
 using namespace mlir;
 using namespace mlir::d2l;
@@ -53,6 +56,10 @@ static cl::opt<unsigned> repeat("repeat",
                                 cl::desc("Run the entry K times (compiled "
                                          "models; results of the last run)"),
                                 cl::init(1), cl::cat(category));
+static cl::opt<bool> timeRuns("time",
+                              cl::desc("Time each run after a warm-up run "
+                                       "(compiled models)"),
+                              cl::cat(category));
 static cl::opt<bool> profile("profile",
                              cl::desc("Time every kernel launch (compiled "
                                       "models) and print the slowest"),
@@ -178,119 +185,25 @@ static int run(func::FuncOp func, const d2lrt::TensorFile &inputs) {
   return 0;
 }
 
-/// Prints the memory plan of an entry of a compiled model.
-static void printMemoryPlan(const d2lrt::EntryPlan &p) {
-  llvm::outs() << "memory plan of @" << entry << ": arena " << p.plan.arenaBytes
-               << " bytes, lower bound " << p.plan.lowerBound
-               << " bytes, naive " << p.plan.naiveBytes << " bytes ("
-               << llvm::format("%.3f", p.plan.lowerBound
-                                           ? double(p.plan.arenaBytes) /
-                                                 p.plan.lowerBound
-                                           : 1.0)
-               << "x the bound)\n";
-  for (const d2lrt::PlannedBuffer &b : p.buffers) {
-    llvm::outs() << llvm::format("  %4d %-10s %12llu bytes", b.id,
-                                 d2lrt::bufferKindName(b.kind),
-                                 (unsigned long long)b.bytes);
-    if (d2lrt::isArenaKind(b.kind))
-      llvm::outs() << llvm::format(" at %12llu", (unsigned long long)b.offset)
-                   << llvm::format(" live %d..%d", b.first, b.last);
-    llvm::outs() << "  " << b.name << "\n";
-  }
-}
-
 /// Runs an entry of a compiled model.cu with the d2lrt runtime.
 static int runCompiled() {
-  std::string which =
-      backend.empty() ? std::string("host") : backend.getValue();
-  if (which != "host" && which != "cuda")
-    return fail("unknown backend '" + which +
-                "' for a compiled model (available: host, cuda)");
+  d2lrt::RunRequest r;
+  r.model = modelFile;
+  r.entry = entry;
+  r.device = backend.empty() ? std::string("host") : backend.getValue();
+  r.inputs = inputsFile;
+  r.output = outputFile;
+  r.seed = seed;
+  r.repeat = repeat;
+  r.threads = threads;
+  r.plan = printPlan;
+  r.profile = profile;
+  r.time = timeRuns;
   try {
-    if (printPlan && inputsFile.empty()) {
-      // The plan comes from the manifest alone: nothing is compiled or run.
-      d2lrt::Manifest m =
-          d2lrt::parseManifest(d2lrt::readTextFile(modelFile), modelFile);
-      const d2lrt::EntrySpec *spec = m.entry(entry);
-      if (!spec)
-        return fail(modelFile + ": no entry point '" + entry + "'");
-      printMemoryPlan(d2lrt::planEntry(*spec));
-      return 0;
-    }
-    d2lrt::Options options;
-    options.device =
-        which == "cuda" ? d2lrt::Device::Cuda : d2lrt::Device::Host;
-    options.threads = threads;
-    options.profile = profile;
-    d2lrt::Model model(modelFile, options);
-    d2lrt::TensorFile inputs;
-    if (!inputsFile.empty()) {
-      std::string err = d2lrt::readSafetensors(inputsFile, inputs);
-      if (!err.empty())
-        return fail(err);
-    }
-    // Parameters the inputs lack start from their initialisers.
-    bool missing = false;
-    for (const d2lrt::TensorSpec &t : model.manifest().tensors)
-      missing |= !inputs.find(t.name);
-    if (missing)
-      model.initialize(seed);
-    if (const d2lrt::EntrySpec *spec = model.manifest().entry(entry))
-      for (const auto &[name, t] : inputs.tensors) {
-        bool known = model.manifest().tensor(name) != nullptr;
-        for (const d2lrt::BindingSpec &a : spec->arguments)
-          known |= a.name == name;
-        if (!known)
-          llvm::errs() << "d2lc-run: warning: tensor '" << name << "' in "
-                       << inputsFile << " is not an argument of @" << entry
-                       << "; ignored\n";
-      }
-    // Parameters and states are bound once and stay resident: repeated runs
-    // continue from the previous run's values.
-    d2lrt::TensorFile data;
-    for (const auto &[name, t] : inputs.tensors) {
-      if (model.manifest().tensor(name))
-        model.setTensor(name, t);
-      else
-        data.set(name, t);
-    }
-    d2lrt::TensorFile out;
-    for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i)
-      out = model.run(entry, data);
-    if (printPlan)
-      printMemoryPlan(model.plan(entry));
-    if (profile) {
-      auto launches = model.profile(entry);
-      double total = 0;
-      for (const d2lrt::LaunchProfile &p : launches)
-        total += p.seconds;
-      std::stable_sort(
-          launches.begin(), launches.end(),
-          [](const auto &a, const auto &b) { return a.seconds > b.seconds; });
-      llvm::outs() << llvm::format("profile of @%s: %.4f s per run in %zu "
-                                   "launches\n",
-                                   entry.c_str(),
-                                   total / std::max(1u, repeat.getValue()),
-                                   launches.size());
-      for (size_t i = 0; i < launches.size() && i < 15; ++i)
-        llvm::outs() << llvm::format("  %6.2f%%  %9.5f s  %-22s ",
-                                     100 * launches[i].seconds / total,
-                                     launches[i].seconds /
-                                         std::max(1u, launches[i].runs),
-                                     launches[i].kernel.c_str())
-                     << launches[i].ops << "\n";
-    }
-    if (!outputFile.empty()) {
-      std::string e = d2lrt::writeSafetensors(outputFile, out);
-      if (!e.empty())
-        return fail(e);
-    }
-    for (const auto &[name, t] : out.tensors) {
-      llvm::outs() << name << ": " << formatShape(t.shape);
-      if (t.shape.empty() && t.dtype == d2lrt::DType::F32)
-        llvm::outs() << " = " << double(t.data<float>()[0]);
-      llvm::outs() << "\n";
-    }
+    std::ostringstream out, err;
+    d2lrt::runCompiledModel(r, out, err);
+    llvm::outs() << out.str();
+    llvm::errs() << err.str();
     return 0;
   } catch (const d2lrt::Error &e) {
     return fail(e.what());

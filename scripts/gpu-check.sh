@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+#===- scripts/gpu-check.sh - the GPU checks, for a lent GPU machine ------===#
+#
+# Here (with MLIR):   scripts/gpu-check.sh --prepare
+#   compiles every model of models/ (and the benchmark matmul) to CUDA into
+#   gpu-bundle/, with the header-only libraries the runtime needs there.
+# There (GPU, CUDA, cmake, ninja, PyTorch; no MLIR), with gpu-bundle carried:
+#   OUT=/some/dir scripts/gpu-check.sh
+#   builds the runtime alone, then runs scripts/gpu_check.py: every model's
+#   train_step on the GPU against PyTorch (CUDA) on the same weights, step
+#   times of d2lc, PyTorch eager and torch.compile side by side, NVRTC cold
+#   and warm compile times, and the 10000x1000x2000 matmul. Results go to
+#   $OUT (summary.txt, summary.json, the log). Under 8 minutes on an H100.
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUNDLE="$ROOT/gpu-bundle"
+
+if [ "${1:-}" = "--prepare" ]; then
+  BIN="$ROOT/build/bin"
+  [ -x "$BIN/d2lc" ] || { echo "build d2lc first (make build)" >&2; exit 1; }
+  rm -rf "$BUNDLE" && mkdir -p "$BUNDLE/vendor"
+  for f in "$ROOT"/models/*.mlir; do
+    m=$(basename "$f" .mlir)
+    loss=cross_entropy; [ "$m" = linear_regression ] && loss=mse
+    "$BIN/d2lc" "$f" --train --loss $loss --momentum 0.9 --weight-decay 0.001 \
+      --arch sm_90 -o "$BUNDLE/${m}_train.cu"
+  done
+  cat > "$BUNDLE/matmul.mlir" <<'MLIR'
+func.func @forward(%a: tensor<10000x1000xf32> {d2l.input = "A"}, %b: tensor<1000x2000xf32> {d2l.input = "B"}) -> (tensor<10000x2000xf32> {d2l.output = "C"}) {
+  %c = d2l.matmul %a, %b : (tensor<10000x1000xf32>, tensor<1000x2000xf32>) -> tensor<10000x2000xf32>
+  return %c : tensor<10000x2000xf32>
+}
+MLIR
+  "$BIN/d2lc" "$BUNDLE/matmul.mlir" -o "$BUNDLE/matmul.cu"
+  cp -r /usr/include/nlohmann /usr/include/fmt /usr/include/xxhash.h "$BUNDLE/vendor/"
+  echo "prepared $BUNDLE ($(ls "$BUNDLE"/*.cu | wc -l) models)"
+  exit 0
+fi
+
+OUT="${OUT:-$ROOT/gpu-out}"
+mkdir -p "$OUT"
+DEVICE="${GPU_CHECK_DEVICE:-cuda}"
+[ -d "$BUNDLE" ] || { echo "no $BUNDLE: run scripts/gpu-check.sh --prepare where d2lc builds, and carry gpu-bundle" >&2; exit 1; }
+{
+  date
+  command -v nvidia-smi >/dev/null && nvidia-smi || echo "no nvidia-smi"
+  cmake -S "$ROOT/runtime" -B "$ROOT/build-gpu" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DD2LRT_VENDOR_DIR="$BUNDLE/vendor" > "$OUT/cmake.log"
+  ninja -C "$ROOT/build-gpu" d2lrt-run d2lrt-compile > "$OUT/build.log"
+  export D2LC_CACHE_DIR="$OUT/cache"
+  rm -rf "$D2LC_CACHE_DIR"
+  PY=""
+  for p in "${PYTHON:-}" python3 /usr/bin/python3; do
+    if [ -n "$p" ] && "$p" -c "import torch" 2>/dev/null; then PY="$p"; break; fi
+  done
+  [ -n "$PY" ] || { echo "no Python with PyTorch (set PYTHON)"; exit 1; }
+  "$PY" "$ROOT/scripts/gpu_check.py" --bundle "$BUNDLE" --bin "$ROOT/build-gpu" \
+    --out "$OUT" --device "$DEVICE"
+  rm -rf "$D2LC_CACHE_DIR"
+  date
+} 2>&1 | tee "$OUT/gpu-check.log"

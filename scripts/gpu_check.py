@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""The measuring half of scripts/gpu-check.sh: on a machine with a GPU, CUDA
+and PyTorch but no MLIR, runs every precompiled model's train_step with
+d2lrt-run on the GPU against PyTorch (same weights, same batch, three SGD
+steps with momentum and weight decay), times d2lc against PyTorch eager and
+torch.compile, times NVRTC cold and warm, and the 10000x1000x2000 matmul.
+
+  gpu_check.py --bundle gpu-bundle --bin build-gpu --out OUT [--device cuda|cpu]
+
+(--device cpu runs the same checks on the host backend, to test the script
+on a machine without a GPU.)
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from d2lmodels import MODELS, randomize, state_tensors, with_philox_dropout  # noqa: E402
+from d2ltest import load_safetensors, rel_err, save_safetensors  # noqa: E402
+
+LR, MOMENTUM, WD, SEED = 0.1, 0.9, 1e-3, 77
+BIAS_BEFORE_BN = {"lenet_bn": ("0.bias", "4.bias", "9.bias", "12.bias")}
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(" ".join(cmd) + "\n" + r.stderr[-3000:])
+    return r.stdout
+
+
+def torch_time(fn, device, repeats=20):
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args()
+    device = args.device
+    backend = "cuda" if device == "cuda" else "host"
+    os.makedirs(args.out, exist_ok=True)
+    run_tool = os.path.join(args.bin, "d2lrt-run")
+    compile_tool = os.path.join(args.bin, "d2lrt-compile")
+    summary = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "host",
+               "torch": torch.__version__, "models": {}}
+    if device == "cuda":
+        major, minor = torch.cuda.get_device_capability(0)
+        arch = f"sm_{major}{minor}"
+    else:
+        arch = "host"
+    print(f"# gpu-check on {summary['device']} ({arch}), PyTorch {torch.__version__}", flush=True)
+    tmp = tempfile.mkdtemp()
+    lines = []
+    for name in args.models.split(","):
+        make, shape = MODELS[name]
+        cu = os.path.join(args.bundle, f"{name}_train.cu")
+        result = {}
+        # NVRTC (or host) compile: cold, then warm from the cache.
+        out = run([compile_tool, cu, "--arch", arch])
+        result["compile_cold_s"] = float(re.search(r"in ([0-9.]+) s", out).group(1))
+        t0 = time.perf_counter()
+        run([compile_tool, cu, "--arch", arch])
+        result["compile_warm_s"] = time.perf_counter() - t0
+
+        # Same weights and batch; three steps on both sides.
+        mse = name == "linear_regression"
+        g = torch.Generator().manual_seed(len(name))
+        x = torch.rand(shape, generator=g)
+        y = (x.reshape(shape[0], -1)[:, :2] @ torch.tensor([[2.0], [-3.4]]) + 4.2 if mse
+             else torch.randint(0, 10, (shape[0],), generator=g))
+        net = randomize(make(), seed=len(name))
+        net = with_philox_dropout(net, SEED) if name == "mlp_dropout" else net
+        weights = {k: v.clone() for k, v in state_tensors(net).items()}
+        inputs = dict(weights, X=x, labels=y, lr=torch.tensor(LR))
+        if name == "mlp_dropout":
+            inputs["seed"] = torch.tensor(SEED, dtype=torch.int64)
+        inp, outp = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
+        save_safetensors(inp, inputs)
+        run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs", inp,
+             "-o", outp, "--repeat", "3"])
+        ours = load_safetensors(outp)
+        net = net.to(device).train()
+        xd, yd = x.to(device), y.to(device)
+        opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
+        for _ in range(3):
+            o = net(xd)
+            loss = F.mse_loss(o, yd) if mse else F.cross_entropy(o, yd)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        errors = {"loss": rel_err(ours["loss"], loss.detach().cpu())}
+        for k, v in state_tensors(net).items():
+            if k not in BIAS_BEFORE_BN.get(name, ()):
+                errors[k] = rel_err(ours[k], v.cpu())
+        worst = max(errors.items(), key=lambda kv: kv[1])
+        result["max_rel_err"] = worst[1]
+        result["max_rel_err_tensor"] = worst[0]
+        result["match_1e-4"] = worst[1] <= 1e-4
+
+        # Step times: d2lc (median after a warm-up) and PyTorch.
+        out = run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs", inp,
+                   "--repeat", str(args.repeats), "--time"])
+        result["d2lc_step_s"] = float(re.search(r"median ([0-9.]+) s", out).group(1))
+
+        def step(model):
+            o = model(xd)
+            l = F.mse_loss(o, yd) if mse else F.cross_entropy(o, yd)
+            opt.zero_grad()
+            l.backward()
+            opt.step()
+
+        result["torch_eager_step_s"] = torch_time(lambda: step(net), device, args.repeats)
+        if device == "cuda" and hasattr(torch, "compile"):
+            try:
+                compiled = torch.compile(net)
+                result["torch_compile_step_s"] = torch_time(lambda: step(compiled), device,
+                                                            args.repeats)
+            except Exception as e:  # a missing Triton, for example
+                result["torch_compile_error"] = str(e)[:200]
+        summary["models"][name] = result
+        line = (f"{name:20s} batch {shape[0]:4d}  d2lc {result['d2lc_step_s'] * 1e3:9.3f} ms  "
+                f"eager {result['torch_eager_step_s'] * 1e3:9.3f} ms  "
+                + (f"compile {result['torch_compile_step_s'] * 1e3:9.3f} ms  "
+                   if "torch_compile_step_s" in result else "")
+                + f"max rel err {result['max_rel_err']:.1e} ({result['max_rel_err_tensor']})  "
+                f"compile cold {result['compile_cold_s']:.2f} s warm {result['compile_warm_s']:.3f} s")
+        print(line, flush=True)
+        lines.append(line)
+
+    # The classic matmul.
+    cu = os.path.join(args.bundle, "matmul.cu")
+    if os.path.exists(cu) and device == "cuda":
+        m, k, n = 10000, 1000, 2000
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        inp = os.path.join(tmp, "mm.safetensors")
+        save_safetensors(inp, {"A": a, "B": b})
+        out = run([run_tool, cu, "--backend", backend, "--inputs", inp, "--repeat", "10", "--time"])
+        ours = float(re.search(r"median ([0-9.]+) s", out).group(1))
+        ad, bd = a.to(device), b.to(device)
+        theirs = torch_time(lambda: torch.matmul(ad, bd), device, 10)
+        flops = 2.0 * m * k * n
+        summary["matmul"] = {"d2lc_s": ours, "torch_s": theirs,
+                             "d2lc_gflops": flops / ours / 1e9, "torch_gflops": flops / theirs / 1e9}
+        line = (f"matmul {m}x{k}x{n}: d2lc {ours * 1e3:.2f} ms ({flops / ours / 1e9:.0f} GFLOP/s), "
+                f"torch.matmul {theirs * 1e3:.2f} ms ({flops / theirs / 1e9:.0f} GFLOP/s)")
+        print(line, flush=True)
+        lines.append(line)
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    with open(os.path.join(args.out, "summary.txt"), "w") as f:
+        f.write("\n".join([f"# {summary['device']}, PyTorch {summary['torch']}"] + lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
