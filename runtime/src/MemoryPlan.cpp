@@ -3,8 +3,10 @@
 #include "d2lrt/MemoryPlan.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <numeric>
+#include <random>
 
 namespace d2lrt {
 
@@ -37,40 +39,91 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
     plan.lowerBound = std::max(plan.lowerBound, uint64_t(live));
   }
 
-  // Largest first; ties by earlier first use, then by index (deterministic).
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (size[a] != size[b])
-      return size[a] > size[b];
-    return requests[a].first < requests[b].first;
-  });
-  std::vector<size_t> placed;
-  for (size_t i : order) {
-    // The occupied intervals among buffers live at the same time as i.
-    std::vector<std::pair<uint64_t, uint64_t>> busy;
-    for (size_t j : placed)
-      if (liveTogether(requests[i], requests[j]))
-        busy.push_back({plan.offsets[j], plan.offsets[j] + size[j]});
-    std::sort(busy.begin(), busy.end());
-    // Best fit: the smallest gap that holds it; else the end.
-    uint64_t best = UINT64_MAX, bestGap = UINT64_MAX, cursor = 0;
-    for (auto [lo, hi] : busy) {
-      if (lo > cursor) {
-        uint64_t gap = lo - cursor;
-        if (gap >= size[i] && gap < bestGap) {
-          best = cursor;
-          bestGap = gap;
+  // Greedy placement in a given order; each buffer at the smallest gap that
+  // holds it among the buffers it is live with (best fit), else on top.
+  auto place = [&](const std::vector<size_t> &order,
+                   std::vector<uint64_t> &offsets) {
+    uint64_t arena = 0;
+    std::vector<size_t> placed;
+    for (size_t i : order) {
+      std::vector<std::pair<uint64_t, uint64_t>> busy;
+      for (size_t j : placed)
+        if (liveTogether(requests[i], requests[j]))
+          busy.push_back({offsets[j], offsets[j] + size[j]});
+      std::sort(busy.begin(), busy.end());
+      uint64_t best = UINT64_MAX, bestGap = UINT64_MAX, cursor = 0;
+      for (auto [lo, hi] : busy) {
+        if (lo > cursor) {
+          uint64_t gap = lo - cursor;
+          if (gap >= size[i] && gap < bestGap) {
+            best = cursor;
+            bestGap = gap;
+          }
         }
+        cursor = std::max(cursor, hi);
       }
-      cursor = std::max(cursor, hi);
+      if (best == UINT64_MAX)
+        best = cursor;
+      offsets[i] = best;
+      arena = std::max(arena, best + size[i]);
+      placed.push_back(i);
     }
-    if (best == UINT64_MAX)
-      best = cursor;
-    plan.offsets[i] = best;
-    plan.arenaBytes = std::max(plan.arenaBytes, best + size[i]);
-    placed.push_back(i);
+    return arena;
+  };
+  // Several orders (the heuristics of TFLite's and MXNet's planners), the
+  // best plan wins: largest first; longest-lived first; largest area
+  // (bytes x lifetime) first; in order of first use.
+  auto length = [&](size_t i) {
+    return int64_t(requests[i].last) - int64_t(requests[i].first) + 1;
+  };
+  std::vector<std::function<bool(size_t, size_t)>> orders{
+      [&](size_t a, size_t b) { return size[a] > size[b]; },
+      [&](size_t a, size_t b) { return length(a) > length(b); },
+      [&](size_t a, size_t b) {
+        return double(size[a]) * double(length(a)) >
+               double(size[b]) * double(length(b));
+      },
+      [&](size_t a, size_t b) { return requests[a].first < requests[b].first; },
+  };
+  plan.arenaBytes = UINT64_MAX;
+  for (auto &less : orders) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return less(a, b); });
+    std::vector<uint64_t> offsets(n, 0);
+    uint64_t arena = place(order, offsets);
+    if (arena < plan.arenaBytes) {
+      plan.arenaBytes = arena;
+      plan.offsets = offsets;
+    }
+    if (plan.arenaBytes == plan.lowerBound)
+      break;
   }
+  // Then a deterministic randomized search: shuffled, roughly largest-first
+  // orders (sizes scaled by random factors), keeping the best plan. Graphs
+  // have tens to hundreds of buffers, so each try is cheap.
+  std::mt19937_64 rng(0x5eed);
+  std::uniform_real_distribution<double> noise(0.3, 3.0);
+  for (int attempt = 0; attempt < 500 && plan.arenaBytes > plan.lowerBound;
+       ++attempt) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<double> key(n);
+    for (size_t i = 0; i < n; ++i)
+      key[i] = double(size[i]) * noise(rng);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return key[a] > key[b]; });
+    std::vector<uint64_t> offsets(n, 0);
+    uint64_t arena = place(order, offsets);
+    if (arena < plan.arenaBytes) {
+      plan.arenaBytes = arena;
+      plan.offsets = offsets;
+    }
+  }
+  if (n == 0)
+    plan.arenaBytes = 0;
   return plan;
 }
 
