@@ -305,6 +305,26 @@ private:
           return success();
         })
         .template Case<ConstantOp>([&](ConstantOp o) { return constant(o); })
+        .template Case<FusedOp>([&](FusedOp o) -> LogicalResult {
+          // A fused group means its body, run in order.
+          Block &block = o.getBlock();
+          // set() copies before inserting: a reference into `values` dies
+          // when the map grows.
+          for (auto [arg, in] : llvm::zip(block.getArguments(), o.getInputs()))
+            set(arg, get(in));
+          for (Operation &inner : block.without_terminator())
+            if (failed(step(&inner)))
+              return failure();
+          auto yield = cast<YieldOp>(block.getTerminator());
+          for (auto [r, v] : llvm::zip(o.getResults(), yield.getValues()))
+            set(r, get(v));
+          for (Operation &inner : block.without_terminator())
+            for (Value r : inner.getResults())
+              values.erase(r);
+          for (BlockArgument arg : block.getArguments())
+            values.erase(arg);
+          return success();
+        })
         .template Case<SumOp, MeanOp>([&](auto o) {
           const Tensor<T> &x = get(o.getInput());
           std::vector<bool> reduced(x.rank(), o.getDims().empty());

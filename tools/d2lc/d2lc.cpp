@@ -63,6 +63,11 @@ static cl::opt<bool>
     emitMlir("emit-mlir", cl::desc("Print the scheduled IR instead of CUDA"),
              cl::cat(category));
 
+static cl::opt<bool>
+    noFuse("no-fuse",
+           cl::desc("Do not fuse: one kernel per op (the unfused variant)"),
+           cl::cat(category));
+
 static int fail(const std::string &message) {
   llvm::errs() << "d2lc: error: " << message << "\n";
   return 1;
@@ -116,6 +121,8 @@ int main(int argc, char **argv) {
   if (train)
     module->lookupSymbol<func::FuncOp>("forward").erase();
   PassManager schedule(&context);
+  if (!noFuse)
+    schedule.addPass(d2l::createD2LFuseElementwise());
   schedule.addPass(d2l::createD2LSchedule());
   if (failed(schedule.run(*module)))
     return 1;

@@ -243,8 +243,16 @@ std::string locationOf(Operation *op) {
 
 std::string opDescription(Operation *op) {
   std::string where = locationOf(op);
-  return op->getName().getStringRef().str() +
-         (where.empty() ? "" : " at " + where);
+  std::string name = op->getName().getStringRef().str();
+  if (auto fused = dyn_cast<FusedOp>(op)) {
+    // A fused group lists its ops.
+    name += " " + fused.getKind().str() + " (";
+    for (Operation &inner : fused.getBlock().without_terminator())
+      name += (&inner == &fused.getBlock().front() ? "" : ", ") +
+              inner.getName().stripDialect().str();
+    name += ")";
+  }
+  return name + (where.empty() ? "" : " at " + where);
 }
 
 struct KernelText {
@@ -376,6 +384,8 @@ private:
       r = printSoftmaxFamily(os, l);
     else if (f == "gather" || f == "argmax")
       r = printMovement(os, l);
+    else if (f == "fused" || f == "fused_multi")
+      r = printFused(os, l);
     else
       return l.op->emitError()
              << "the CUDA emitter has no kernel family '" << f << "'";

@@ -133,14 +133,46 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   s.threadRows = tile.size() > 3 ? tile[3] : 16;
   std::string out = l.paramName(l.params.size() - 1);
   StringRef family = l.family();
+  // An epilogue group: the GEMM is its first op, which reads the group's
+  // inputs; the rest of the group runs on each element as it is stored.
+  auto fused = dyn_cast<FusedOp>(l.op);
+  Operation *root = fused ? &fused.getBlock().front() : l.op;
+  auto operand = [&](unsigned k) {
+    if (!fused)
+      return l.paramName(k);
+    return l.paramName(cast<BlockArgument>(root->getOperand(k)).getArgNumber());
+  };
+  // The store of value `value` at flat output index `index`, after the
+  // statements `prefix` that compute what they use.
+  auto store = [&](const std::string &prefix, const std::string &index,
+                   const std::string &value) -> FailureOr<std::string> {
+    if (!fused)
+      return "{ " + prefix + out + "[" + index + "] = " + value + "; }";
+    std::string text;
+    llvm::raw_string_ostream ts(text);
+    ts << "{ " << prefix << "const long long fi = " << index << ";\n"
+       << "            const " << T << " rootv = " << value << ";\n";
+    llvm::SmallPtrSet<Operation *, 16> ops;
+    for (Operation &op : fused.getBlock().without_terminator())
+      ops.insert(&op);
+    SmallVector<unsigned> results;
+    for (unsigned r = 0; r < fused.getNumResults(); ++r)
+      results.push_back(r);
+    if (failed(printFusedElement(
+            ts, "            ", fused, "fi",
+            cast<RankedTensorType>(root->getResult(0).getType()), ops, results,
+            root, "rootv")))
+      return failure();
+    ts << "          }";
+    return text;
+  };
 
   if (family == "gemm") {
     // C = op(A) op(B) (+ bias), batched over grid.z.
-    Value a = l.op->getOperand(0), b = l.op->getOperand(1);
+    Value a = root->getOperand(0);
     bool ta = false, tb = false, bias = false;
-    int64_t batch = 1;
-    auto ct = cast<RankedTensorType>(l.op->getResult(0).getType());
-    if (auto lin = dyn_cast<LinearOp>(l.op)) {
+    auto ct = cast<RankedTensorType>(root->getResult(0).getType());
+    if (auto lin = dyn_cast<LinearOp>(root)) {
       auto wt = cast<RankedTensorType>(lin.getWeight().getType());
       s.n = wt.getDimSize(0);
       s.k = wt.getDimSize(1);
@@ -148,30 +180,30 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
       tb = true; // weight is [out, in]
       bias = bool(lin.getBias());
     } else {
-      ta = l.op->getAttrOfType<BoolAttr>("transpose_lhs").getValue();
-      tb = l.op->getAttrOfType<BoolAttr>("transpose_rhs").getValue();
+      ta = root->getAttrOfType<BoolAttr>("transpose_lhs").getValue();
+      tb = root->getAttrOfType<BoolAttr>("transpose_rhs").getValue();
       int64_t r = ct.getRank();
       s.m = ct.getDimSize(r - 2);
       s.n = ct.getDimSize(r - 1);
       auto at = cast<RankedTensorType>(a.getType());
       s.k = ta ? at.getDimSize(r - 2) : at.getDimSize(r - 1);
-      batch = r == 3 ? ct.getDimSize(0) : 1;
     }
-    (void)b;
     s.prologue = "  const long long kBegin = 0, kEnd = " + str(s.k) + ";\n" +
                  "  const long long z = blockIdx.z;\n" + "  const " + T +
-                 " *A = a0 + z * " + str(s.m * s.k) + ";\n" + "  const " + T +
-                 " *B = a1 + z * " + str(s.k * s.n) + ";\n" + "  " + T +
-                 " *C = " + out + " + z * " + str(s.m * s.n) + ";\n";
-    (void)batch;
+                 " *A = " + operand(0) + " + z * " + str(s.m * s.k) + ";\n" +
+                 "  const " + T + " *B = " + operand(1) + " + z * " +
+                 str(s.k * s.n) + ";\n";
     s.loadA =
         ta ? "A[k * " + str(s.m) + " + m]" : "A[m * " + str(s.k) + " + k]";
     s.aAlongK = !ta;
     s.loadB =
         tb ? "B[n * " + str(s.k) + " + k]" : "B[k * " + str(s.n) + " + n]";
     s.bAlongN = !tb;
-    s.store = std::string("C[m * ") + str(s.n) + " + n] = v" +
-              (bias ? " + a2[n]" : "") + ";";
+    auto st = store("", "z * " + str(s.m * s.n) + " + m * " + str(s.n) + " + n",
+                    bias ? "v + " + operand(2) + "[n]" : "v");
+    if (failed(st))
+      return failure();
+    s.store = *st;
     printGemm(os, s, T);
     return success();
   }
@@ -180,7 +212,7 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   ConvGeometry g{};
   SmallVector<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
   auto pair = [&](StringRef name, SmallVector<int64_t, 2> &out) {
-    if (auto a = l.op->getAttrOfType<DenseI64ArrayAttr>(name))
+    if (auto a = root->getAttrOfType<DenseI64ArrayAttr>(name))
       out.assign(a.asArrayRef().begin(), a.asArrayRef().end());
   };
   pair("stride", stride);
@@ -192,15 +224,15 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   g.pw = padding[1];
   g.dh = dilation[0];
   g.dw = dilation[1];
-  g.groups = l.op->getAttrOfType<IntegerAttr>("groups").getInt();
+  g.groups = root->getAttrOfType<IntegerAttr>("groups").getInt();
 
   // The convolutions gather through small tables in shared memory: per
   // block, one entry per column of the tile (its pixel); per K step, one
   // entry per k (its channel and kernel tap). A load is then two adds, the
   // bounds checks and one read.
-  auto x = cast<RankedTensorType>(l.op->getOperand(0).getType());
-  auto w = cast<RankedTensorType>(l.op->getOperand(1).getType());
-  auto y = cast<RankedTensorType>(l.op->getResult(0).getType());
+  auto x = cast<RankedTensorType>(root->getOperand(0).getType());
+  auto w = cast<RankedTensorType>(root->getOperand(1).getType());
+  auto y = cast<RankedTensorType>(root->getResult(0).getType());
   bool wgrad = family == "conv_wgrad";
   // For conv_wgrad, operand 1 is dy and the result is the weight gradient.
   auto dyType = wgrad ? w : y;
@@ -229,7 +261,7 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   std::string BK = std::to_string(s.bk), BN = std::to_string(s.bn);
 
   if (family == "conv_fwd") {
-    bool bias = l.op->getNumOperands() == 3;
+    bool bias = root->getNumOperands() == 3;
     s.m = coutG;
     s.n = g.batch * ohw;
     s.k = cinG * khw;
@@ -262,17 +294,22 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
                   "        kOff[threadIdx.x] = (k / " + str(khw) + ") * " +
                   str(hw) + " + (long long)kDh[threadIdx.x] * " + str(g.w) +
                   " + kDw[threadIdx.x];\n      }\n    }\n    D2L_BARRIER;\n";
-    s.loadA = "a1[(g * " + str(coutG) + " + m) * " + str(s.k) + " + k]";
+    s.loadA =
+        operand(1) + "[(g * " + str(coutG) + " + m) * " + str(s.k) + " + k]";
     s.loadB = "[&]() -> " + T +
               " { const int ih = colH[nn] + kDh[kk], iw = "
               "colW[nn] + kDw[kk]; return (ih >= 0 && ih < " +
               std::to_string(g.h) + " && iw >= 0 && iw < " +
-              std::to_string(g.w) + ") ? a0[colStart[nn] + kOff[kk]] : (" + T +
-              ")0; }()";
-    s.store = "{ const long long b = n / " + str(ohw) + ", pr = n % " +
-              str(ohw) + "; const long long oc = g * " + str(coutG) + " + m; " +
-              out + "[(b * " + str(g.cout) + " + oc) * " + str(ohw) +
-              " + pr] = v" + (bias ? " + a2[oc]" : "") + "; }";
+              std::to_string(g.w) + ") ? " + operand(0) +
+              "[colStart[nn] + kOff[kk]] : (" + T + ")0; }()";
+    auto st =
+        store("const long long b = n / " + str(ohw) + ", pr = n % " + str(ohw) +
+                  "; const long long oc = g * " + str(coutG) + " + m; ",
+              "(b * " + str(g.cout) + " + oc) * " + str(ohw) + " + pr",
+              bias ? "v + " + operand(2) + "[oc]" : "v");
+    if (failed(st))
+      return failure();
+    s.store = *st;
     printGemm(os, s, T);
     return success();
   }
@@ -281,7 +318,7 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
     // y[b, oc, oh, ow] = Σ x[b, ic, ih, iw] w[ic, oc_g, kh, kw] where
     // oh = ih stride - padding + kh dilation, i.e. ih = (oh + padding -
     // kh dilation) / stride when that is a whole index.
-    bool bias = isa<ConvTranspose2dOp>(l.op) && l.op->getNumOperands() == 3;
+    bool bias = isa<ConvTranspose2dOp>(root) && root->getNumOperands() == 3;
     s.m = coutG;
     s.n = g.batch * ohw;
     s.k = cinG * khw;
@@ -313,7 +350,7 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
                   "        kW[threadIdx.x] = ((g * " + str(cinG) + " + ic) * " +
                   str(coutG) + ") * " + str(khw) + " + kr;\n" +
                   "      }\n    }\n    D2L_BARRIER;\n";
-    s.loadA = "a1[kW[kk] + m * " + str(khw) + "]";
+    s.loadA = operand(1) + "[kW[kk] + m * " + str(khw) + "]";
     auto coord = [&](const char *num, int64_t stride, int64_t limit,
                      const char *name) {
       std::string n = num;
@@ -329,13 +366,17 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
     s.loadB = "[&]() -> " + T + " { " +
               coord("(colH[nn] - kDh[kk])", g.sh, g.h, "ih") + " " +
               coord("(colW[nn] - kDw[kk])", g.sw, g.w, "iw") +
-              " return (ihok && iwok) ? a0[colBase[nn] + kOff[kk] + "
-              "(long long)ih * " +
-              str(g.w) + " + iw] : (" + T + ")0; }()";
-    s.store = "{ const long long b = n / " + str(ohw) + ", pr = n % " +
-              str(ohw) + "; const long long oc = g * " + str(coutG) + " + m; " +
-              out + "[(b * " + str(g.cout) + " + oc) * " + str(ohw) +
-              " + pr] = v" + (bias ? " + a2[oc]" : "") + "; }";
+              " return (ihok && iwok) ? " + operand(0) +
+              "[colBase[nn] + kOff[kk] + (long long)ih * " + str(g.w) +
+              " + iw] : (" + T + ")0; }()";
+    auto st =
+        store("const long long b = n / " + str(ohw) + ", pr = n % " + str(ohw) +
+                  "; const long long oc = g * " + str(coutG) + " + m; ",
+              "(b * " + str(g.cout) + " + oc) * " + str(ohw) + " + pr",
+              bias ? "v + " + operand(2) + "[oc]" : "v");
+    if (failed(st))
+      return failure();
+    s.store = *st;
     printGemm(os, s, T);
     return success();
   }

@@ -6,6 +6,7 @@
 #include "d2l/Dialect/D2L/IR/D2L.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -49,6 +50,22 @@ void printBroadcastOffsets(llvm::raw_ostream &os, StringRef indent,
                            ArrayRef<SmallVector<int64_t>> operandShapes,
                            ArrayRef<std::string> offsets);
 
+/// The C expression of elementwise op `op` on operand expressions `args`,
+/// for element `index` (dropout draws its mask from the index).
+FailureOr<std::string>
+elementwiseExpr(Operation *op, ArrayRef<std::string> args, StringRef index);
+
+/// Prints the body of fused group `fused` for element `index` of the
+/// iteration space `space`: the selected ops, with inputs loaded from the
+/// parameters a<input> (broadcast), the `root` op's value given as
+/// `rootValue`, and the selected results stored to a<inputs + result>.
+LogicalResult printFusedElement(llvm::raw_ostream &os, StringRef indent,
+                                FusedOp fused, StringRef index,
+                                RankedTensorType space,
+                                const llvm::SmallPtrSetImpl<Operation *> &ops,
+                                ArrayRef<unsigned> results, Operation *root,
+                                StringRef rootValue);
+
 // Kernel body printers, one per family file. Each prints the statements of
 // the kernel (between the braces) for `l`, or fails with a diagnostic.
 LogicalResult printPointwise(llvm::raw_ostream &os, const Launch &l);
@@ -58,6 +75,7 @@ LogicalResult printNorm(llvm::raw_ostream &os, const Launch &l);
 LogicalResult printReduce(llvm::raw_ostream &os, const Launch &l);
 LogicalResult printSoftmaxFamily(llvm::raw_ostream &os, const Launch &l);
 LogicalResult printMovement(llvm::raw_ostream &os, const Launch &l);
+LogicalResult printFused(llvm::raw_ostream &os, const Launch &l);
 
 } // namespace mlir::d2l::cuda
 

@@ -15,53 +15,54 @@ using namespace mlir;
 using namespace mlir::d2l;
 using namespace mlir::d2l::cuda;
 
-namespace {
-
-/// The C expression of an elementwise op on its loaded operands v0, v1.
-FailureOr<std::string> expression(const Launch &l, Type et) {
+FailureOr<std::string>
+mlir::d2l::cuda::elementwiseExpr(Operation *op, ArrayRef<std::string> args,
+                                 StringRef index) {
+  Type et = op->getResult(0).getType();
+  et = cast<RankedTensorType>(et).getElementType();
   auto f = [&](StringRef name) { return mathFn(name, et); };
   auto lit = [&](double v) { return literal(v, et); };
-  Operation *op = l.op;
-  if (l.role() == "copy")
-    return std::string("v0");
-  if (l.role() == "squares")
-    return std::string("(v0 - v1) * (v0 - v1)");
+  auto a = [&](size_t i) { return "(" + args[i] + ")"; };
   return llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
       .Case<ReluOp>([&](auto) {
-        return "(v0 > " + lit(0) + " || v0 != v0) ? v0 : " + lit(0);
+        return "(" + a(0) + " > " + lit(0) + " || " + a(0) + " != " + a(0) +
+               ") ? " + a(0) + " : " + lit(0);
       })
       .Case<SigmoidOp>([&](auto) {
-        return lit(1) + " / (" + lit(1) + " + " + f("exp") + "(-v0))";
+        return lit(1) + " / (" + lit(1) + " + " + f("exp") + "(-" + a(0) + "))";
       })
-      .Case<TanhOp>([&](auto) { return f("tanh") + "(v0)"; })
-      .Case<ExpOp>([&](auto) { return f("exp") + "(v0)"; })
-      .Case<LogOp>([&](auto) { return f("log") + "(v0)"; })
-      .Case<SqrtOp>([&](auto) { return f("sqrt") + "(v0)"; })
-      .Case<NegOp>([&](auto) { return std::string("-v0"); })
-      .Case<AbsOp>([&](auto) { return f("fabs") + "(v0)"; })
+      .Case<TanhOp>([&](auto) { return f("tanh") + a(0); })
+      .Case<ExpOp>([&](auto) { return f("exp") + a(0); })
+      .Case<LogOp>([&](auto) { return f("log") + a(0); })
+      .Case<SqrtOp>([&](auto) { return f("sqrt") + a(0); })
+      .Case<NegOp>([&](auto) { return "-" + a(0); })
+      .Case<AbsOp>([&](auto) { return f("fabs") + a(0); })
       .Case<SignOp>([&](auto) {
-        return "v0 > " + lit(0) + " ? " + lit(1) + " : (v0 < " + lit(0) +
-               " ? " + lit(-1) + " : v0)";
+        return a(0) + " > " + lit(0) + " ? " + lit(1) + " : (" + a(0) + " < " +
+               lit(0) + " ? " + lit(-1) + " : " + a(0) + ")";
       })
-      .Case<AddOp>([&](auto) { return std::string("v0 + v1"); })
-      .Case<SubOp>([&](auto) { return std::string("v0 - v1"); })
-      .Case<MulOp>([&](auto) { return std::string("v0 * v1"); })
-      .Case<DivOp>([&](auto) { return std::string("v0 / v1"); })
-      .Case<ReluBackwardOp>(
-          [&](auto) { return "v1 > " + lit(0) + " ? v0 : " + lit(0); })
-      .Case<SigmoidBackwardOp>(
-          [&](auto) { return "v0 * v1 * (" + lit(1) + " - v1)"; })
-      .Case<TanhBackwardOp>(
-          [&](auto) { return "v0 * (" + lit(1) + " - v1 * v1)"; })
-      .Case<BroadcastToOp>([&](auto) { return std::string("v0"); })
+      .Case<AddOp>([&](auto) { return a(0) + " + " + a(1); })
+      .Case<SubOp>([&](auto) { return a(0) + " - " + a(1); })
+      .Case<MulOp>([&](auto) { return a(0) + " * " + a(1); })
+      .Case<DivOp>([&](auto) { return a(0) + " / " + a(1); })
+      .Case<ReluBackwardOp>([&](auto) {
+        return a(1) + " > " + lit(0) + " ? " + a(0) + " : " + lit(0);
+      })
+      .Case<SigmoidBackwardOp>([&](auto) {
+        return a(0) + " * " + a(1) + " * (" + lit(1) + " - " + a(1) + ")";
+      })
+      .Case<TanhBackwardOp>([&](auto) {
+        return a(0) + " * (" + lit(1) + " - " + a(1) + " * " + a(1) + ")";
+      })
+      .Case<BroadcastToOp>([&](auto) { return a(0); })
       .Case<DropoutOp>([&](DropoutOp d) -> FailureOr<std::string> {
         if (!d.getSeed())
-          return std::string("v0");
+          return a(0);
         double p = d.getP().convertToDouble();
-        return "d2l_dropout_uniform(seed, (unsigned long long)i, " +
-               std::to_string(d.getSalt()) +
+        return "d2l_dropout_uniform(" + args[1] + ", (unsigned long long)(" +
+               index.str() + "), " + std::to_string(d.getSalt()) +
                "u) >= " + literal(p, Float64Type::get(op->getContext())) +
-               " ? v0 * " + lit(1.0 / (1.0 - p)) + " : " + lit(0);
+               " ? " + a(0) + " * " + lit(1.0 / (1.0 - p)) + " : " + lit(0);
       })
       .Default([&](Operation *o) -> FailureOr<std::string> {
         return o->emitError()
@@ -69,13 +70,28 @@ FailureOr<std::string> expression(const Launch &l, Type et) {
       });
 }
 
+namespace {
+
+/// The C expression of the launch's own op on its loaded operands v0, v1.
+FailureOr<std::string> expression(const Launch &l) {
+  if (l.role() == "copy")
+    return std::string("v0");
+  if (l.role() == "squares")
+    return std::string("(v0 - v1) * (v0 - v1)");
+  SmallVector<std::string> args;
+  for (size_t k = 0; k < l.op->getNumOperands(); ++k)
+    args.push_back("v" + std::to_string(k));
+  if (auto d = dyn_cast<DropoutOp>(l.op); d && d.getSeed())
+    args[1] = "seed";
+  return elementwiseExpr(l.op, args, "i");
+}
+
 } // namespace
 
 LogicalResult mlir::d2l::cuda::printPointwise(llvm::raw_ostream &os,
                                               const Launch &l) {
   RankedTensorType out = l.params.back();
-  Type et = out.getElementType();
-  std::string T = scalarType(et);
+  std::string T = scalarType(out.getElementType());
   int64_t n = out.getNumElements();
   int64_t per = l.family() == "split_sum" ? 4 : l.intAttr("per_thread");
   std::string o = l.paramName(l.params.size() - 1);
@@ -95,7 +111,7 @@ LogicalResult mlir::d2l::cuda::printPointwise(llvm::raw_ostream &os,
        << "        s += a0[(long long)k * " << n << "LL + i];\n"
        << "      " << o << "[i] = s;\n";
   } else {
-    auto expr = expression(l, et);
+    auto expr = expression(l);
     if (failed(expr))
       return failure();
     // Float operands (the seed is not one).

@@ -1122,6 +1122,62 @@ SliceBackwardOp::inferReturnTypes(MLIRContext *context,
 }
 
 //===----------------------------------------------------------------------===//
+// Fusion
+//===----------------------------------------------------------------------===//
+
+bool mlir::d2l::isFusibleElementwise(Operation *op) {
+  return op->hasTrait<trait::D2LElementwise>() || isa<BroadcastToOp>(op);
+}
+
+bool mlir::d2l::isEpilogueRoot(Operation *op) {
+  return isa<Conv2dOp, ConvTranspose2dOp, Conv2dBackwardInputOp, LinearOp,
+             MatmulOp, BatchMatmulOp>(op);
+}
+
+LogicalResult FusedOp::verify() {
+  Block &block = getBlock();
+  if (block.getNumArguments() != getInputs().size())
+    return emitOpError() << "has " << getInputs().size()
+                         << " inputs but its body takes "
+                         << block.getNumArguments() << " arguments";
+  for (auto [i, arg, in] : llvm::enumerate(block.getArguments(), getInputs()))
+    if (arg.getType() != in.getType())
+      return emitOpError() << "input " << i << " has type " << in.getType()
+                           << " but the body's argument " << i << " has "
+                           << arg.getType();
+  auto yield = cast<YieldOp>(block.getTerminator());
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError() << "yields " << yield.getValues().getTypes()
+                         << " but returns " << getResultTypes();
+  StringRef kind = getKind();
+  if (kind != "elementwise" && kind != "epilogue" && kind != "multi")
+    return emitOpError() << "has unknown kind '" << kind
+                         << "' (expected elementwise, epilogue or multi)";
+  Type space;
+  for (Operation &op : block.without_terminator()) {
+    bool first = &op == &block.front();
+    if (kind == "epilogue" && first) {
+      if (!isEpilogueRoot(&op))
+        return op.emitOpError()
+               << "cannot start an epilogue group: expected conv2d, "
+                  "conv_transpose2d, conv2d_backward_input, linear, matmul "
+                  "or batch_matmul";
+    } else if (!isFusibleElementwise(&op)) {
+      return op.emitOpError()
+             << "is not elementwise and cannot be in a '" << kind << "' group";
+    }
+    if (kind == "multi")
+      continue;
+    if (!space)
+      space = op.getResult(0).getType();
+    if (op.getResult(0).getType() != space)
+      return op.emitOpError() << "has type " << op.getResult(0).getType()
+                              << " but the group iterates over " << space;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Folders
 //===----------------------------------------------------------------------===//
 

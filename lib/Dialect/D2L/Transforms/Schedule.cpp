@@ -10,6 +10,7 @@
 #include "d2l/Dialect/D2L/Transforms/Autodiff.h"
 #include "d2l/Dialect/D2L/Transforms/Passes.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/raw_ostream.h"
@@ -220,6 +221,15 @@ private:
         os << a.getName() << "=" << a.getValue() << ";";
     for (NamedAttribute a : extra)
       os << a.getName() << "=" << a.getValue() << ";";
+    if (auto fused = dyn_cast<FusedOp>(op)) {
+      // The body decides the kernel; an isolated region numbers its values
+      // from zero, so equal bodies print equally.
+      AsmState state(fused);
+      for (Operation &inner : fused.getBlock()) {
+        inner.print(os, state);
+        os << ";";
+      }
+    }
     os << "|" << in.size() << "," << out.size() << "|";
     SmallVector<int64_t> args;
     SmallVector<Attribute> types;
@@ -297,42 +307,30 @@ private:
                                      b.getI64IntegerAttr(kPerThread))});
               return success();
             })
-        .Case<MatmulOp, BatchMatmulOp>([&](auto mm) {
-          auto ct = cast<RankedTensorType>(t0);
-          int64_t r = ct.getRank();
-          int64_t m = ct.getDimSize(r - 2), n = ct.getDimSize(r - 1);
-          int64_t batch = r == 3 ? ct.getDimSize(0) : 1;
-          auto t = gemmTile(m, n);
-          launch(op, "", "gemm", t0, in, out,
-                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), batch}, {tile(t)});
+        .Case<MatmulOp, BatchMatmulOp, LinearOp, Conv2dOp, ConvTranspose2dOp,
+              Conv2dBackwardInputOp>([&](Operation *) {
+          gemmLaunch(op, op, t0, in, out);
           return success();
         })
-        .Case<LinearOp>([&](LinearOp lin) {
-          auto w = cast<RankedTensorType>(lin.getWeight().getType());
-          int64_t n = w.getDimSize(0), m = n0 / n;
-          auto t = gemmTile(m, n);
-          launch(op, "", "gemm", t0, in, out,
-                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), 1}, {tile(t)});
-          return success();
-        })
-        .Case<Conv2dOp>([&](Conv2dOp conv) {
-          auto y = cast<RankedTensorType>(t0);
-          int64_t g = conv.getGroups();
-          int64_t m = y.getDimSize(1) / g;
-          int64_t n = y.getDimSize(0) * y.getDimSize(2) * y.getDimSize(3);
-          auto t = gemmTile(m, n);
-          launch(op, "", "conv_fwd", t0, in, out,
-                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t)});
-          return success();
-        })
-        .Case<ConvTranspose2dOp, Conv2dBackwardInputOp>([&](auto conv) {
-          auto y = cast<RankedTensorType>(t0);
-          int64_t g = conv.getGroups();
-          int64_t m = y.getDimSize(1) / g;
-          int64_t n = y.getDimSize(0) * y.getDimSize(2) * y.getDimSize(3);
-          auto t = gemmTile(m, n);
-          launch(op, "", "conv_transpose", t0, in, out,
-                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t)});
+        .Case<FusedOp>([&](FusedOp fused) {
+          StringRef kind = fused.getKind();
+          if (kind == "epilogue") {
+            gemmLaunch(op, &fused.getBlock().front(), t0, in, out);
+            return success();
+          }
+          if (kind == "multi") {
+            // Each result owns a contiguous range of blocks.
+            int64_t blocks = 0;
+            for (Value r : fused.getResults())
+              blocks += pointwiseGrid(numElements(r))[0];
+            launch(op, "", "fused_multi", t0, in, out, {blocks, 1, 1},
+                   {b.getNamedAttr("per_thread",
+                                   b.getI64IntegerAttr(kPerThread))});
+            return success();
+          }
+          launch(
+              op, "", "fused", t0, in, out, pointwiseGrid(n0),
+              {b.getNamedAttr("per_thread", b.getI64IntegerAttr(kPerThread))});
           return success();
         })
         .Case<Conv2dBackwardFilterOp>([&](Conv2dBackwardFilterOp conv) {
@@ -453,6 +451,37 @@ private:
           return o->emitError() << "the CUDA backend has no kernel for '"
                                 << o->getName() << "'";
         });
+  }
+
+  /// The GEMM-family launch of `root` (a matmul, linear or convolution),
+  /// for `op` itself or for the epilogue group `op` that `root` starts.
+  void gemmLaunch(Operation *op, Operation *root, Type t0, ArrayRef<Arg> in,
+                  ArrayRef<Arg> out) {
+    auto ct = cast<RankedTensorType>(root->getResult(0).getType());
+    if (isa<MatmulOp, BatchMatmulOp>(root)) {
+      int64_t r = ct.getRank();
+      int64_t m = ct.getDimSize(r - 2), n = ct.getDimSize(r - 1);
+      int64_t batch = r == 3 ? ct.getDimSize(0) : 1;
+      auto t = gemmTile(m, n);
+      launch(op, "", "gemm", t0, in, out,
+             {ceilDiv(n, t[1]), ceilDiv(m, t[0]), batch}, {tile(t)});
+      return;
+    }
+    if (auto lin = dyn_cast<LinearOp>(root)) {
+      auto w = cast<RankedTensorType>(lin.getWeight().getType());
+      int64_t n = w.getDimSize(0), m = ct.getNumElements() / n;
+      auto t = gemmTile(m, n);
+      launch(op, "", "gemm", t0, in, out,
+             {ceilDiv(n, t[1]), ceilDiv(m, t[0]), 1}, {tile(t)});
+      return;
+    }
+    // Convolutions: M = output channels per group, N = batch x pixels.
+    int64_t g = root->getAttrOfType<IntegerAttr>("groups").getInt();
+    int64_t m = ct.getDimSize(1) / g;
+    int64_t n = ct.getDimSize(0) * ct.getDimSize(2) * ct.getDimSize(3);
+    auto t = gemmTile(m, n);
+    launch(op, "", isa<Conv2dOp>(root) ? "conv_fwd" : "conv_transpose", t0, in,
+           out, {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t)});
   }
 
   /// A reduction of `count` elements into each of `outputs` values: a block

@@ -88,4 +88,14 @@ class D2LElementwise
 #define GET_OP_CLASSES
 #include "d2l/Dialect/D2L/IR/D2LOps.h.inc"
 
+namespace mlir::d2l {
+/// Whether `op` computes each output element from the same element of its
+/// (broadcast) operands, so that fusion can chain it per element.
+bool isFusibleElementwise(Operation *op);
+/// Whether `op` is a GEMM-like op whose output stores can carry an
+/// elementwise epilogue (conv2d, conv_transpose2d, conv2d_backward_input,
+/// linear, matmul, batch_matmul).
+bool isEpilogueRoot(Operation *op);
+} // namespace mlir::d2l
+
 #endif // D2L_DIALECT_D2L_IR_D2L_H

@@ -1018,4 +1018,63 @@ def D2L_SliceBackwardOp : D2L_ShapedOp<"slice_backward",
   let results = (outs D2L_FloatTensor:$result);
 }
 
+//===----------------------------------------------------------------------===//
+// Fusion
+//===----------------------------------------------------------------------===//
+
+def D2L_FusedOp : D2L_Op<"fused", [IsolatedFromAbove, Pure,
+    SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "ops that run as one kernel";
+  let description = [{
+    A group of ops formed by the fusion passes, run as one kernel; its
+    meaning is its body run in order (the evaluator does exactly that). The
+    region's arguments are the group's inputs, `d2l.yield` gives its
+    results. `kind` says what the kernel is:
+
+    - `elementwise`: elementwise ops whose results all have the shape of the
+      first result (the iteration space); one thread computes the whole
+      chain for an element, so intermediates never reach memory;
+    - `epilogue`: a GEMM-like op (conv2d, conv_transpose2d,
+      conv2d_backward_input, linear, matmul, batch_matmul) followed by
+      elementwise ops on its result, applied as each output element is
+      stored;
+    - `multi`: independent elementwise chains of different shapes in one
+      launch (multi-tensor apply, for the optimizer update of every
+      parameter).
+
+    ```mlir
+    %y = d2l.fused "elementwise" (%x, %b) : (tensor<4x3xf32>, tensor<3xf32>) -> tensor<4x3xf32> {
+    ^bb0(%a: tensor<4x3xf32>, %c: tensor<3xf32>):
+      %0 = d2l.add %a, %c : (tensor<4x3xf32>, tensor<3xf32>) -> tensor<4x3xf32>
+      %1 = d2l.sigmoid %0 : tensor<4x3xf32>
+      d2l.yield %1 : tensor<4x3xf32>
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$kind, Variadic<D2L_AnyTensor>:$inputs);
+  let results = (outs Variadic<D2L_AnyTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kind `(` $inputs `)` attr-dict `:` functional-type($inputs, $results)
+    $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    Block &getBlock() { return getBody().front(); }
+  }];
+}
+
+def D2L_YieldOp : D2L_Op<"yield", [Pure, Terminator,
+                                  HasParent<"FusedOp">]> {
+  let summary = "the results of a fused group";
+  let description = [{
+    ```mlir
+    d2l.yield %0, %1 : tensor<4x3xf32>, tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<D2L_AnyTensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ /* empty */ }]>];
+}
+
 #endif // D2L_OPS_TD

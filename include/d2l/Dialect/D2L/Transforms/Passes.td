@@ -175,4 +175,22 @@ def D2LSchedule : Pass<"d2l-schedule", "ModuleOp"> {
   }];
 }
 
+def D2LFuseElementwise : Pass<"d2l-fuse-elementwise", "ModuleOp"> {
+  let summary = "Fuse producer-consumer chains of elementwise ops, GEMM "
+                "epilogues, and the optimizer update (multi-tensor apply)";
+  let description = [{
+    Groups, in program order, each elementwise op with the group of one of
+    its producers when they iterate over the same shape: bias adds,
+    activations, dropout, residual add + ReLU, scalings. A chain that starts
+    at a conv2d, conv_transpose2d, conv2d_backward_input, linear, matmul or
+    batch_matmul becomes that op's epilogue. An op joins a group only when
+    every other input is defined before the group starts and no value of the
+    group is read outside it before the op, so the group can run where its
+    last op was. Finally the groups whose results only leave the function
+    (the update of every parameter and momentum buffer in a training step)
+    merge into one launch. Each group becomes a `d2l.fused` op.
+  }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
 #endif // D2L_TRANSFORMS_PASSES_TD

@@ -1,0 +1,195 @@
+//===- FuseElementwise.cpp - elementwise chains, epilogues, multi-apply ---===//
+
+#include "d2l/Dialect/D2L/Transforms/Autodiff.h"
+#include "d2l/Dialect/D2L/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::d2l {
+#define GEN_PASS_DEF_D2LFUSEELEMENTWISE
+#include "d2l/Dialect/D2L/Transforms/Passes.h.inc"
+
+namespace {
+
+struct Group {
+  std::string kind;
+  SmallVector<Operation *> members; // in program order
+  Type space;                       // the iteration space
+};
+
+class Fuser {
+public:
+  explicit Fuser(Block &block) : block(block) {
+    unsigned i = 0;
+    for (Operation &op : block)
+      position[&op] = i++;
+  }
+
+  void run() {
+    for (Operation &op : block.without_terminator())
+      visit(&op);
+    // Materialise the groups that fuse something.
+    SmallVector<Group *> sinks;
+    for (auto &g : groups) {
+      if (g->members.size() < 2)
+        continue;
+      if (g->kind == "elementwise" && isSink(*g))
+        sinks.push_back(g.get());
+      else
+        materialise(*g, g->kind, g->members.back());
+    }
+    // Single elementwise ops that are sinks too (e.g. p - lr g).
+    for (auto &g : groups)
+      if (g->members.size() == 1 && g->kind == "elementwise" && isSink(*g))
+        sinks.push_back(g.get());
+    if (sinks.size() >= 2) {
+      Group multi;
+      multi.kind = "multi";
+      for (Group *g : sinks)
+        multi.members.append(g->members);
+      llvm::sort(multi.members, [&](Operation *a, Operation *b) {
+        return position[a] < position[b];
+      });
+      materialise(multi, "multi", block.getTerminator());
+    } else {
+      for (Group *g : sinks)
+        if (g->members.size() >= 2)
+          materialise(*g, g->kind, g->members.back());
+    }
+  }
+
+private:
+  Block &block;
+  llvm::DenseMap<Operation *, unsigned> position;
+  llvm::DenseMap<Operation *, Group *> groupOf;
+  std::vector<std::unique_ptr<Group>> groups;
+
+  Group *newGroup(Operation *op, StringRef kind) {
+    groups.push_back(std::make_unique<Group>());
+    Group *g = groups.back().get();
+    g->kind = kind.str();
+    g->members.push_back(op);
+    g->space = op->getResult(0).getType();
+    groupOf[op] = g;
+    return g;
+  }
+
+  /// Whether `v` is available where the group starts (so that it can be a
+  /// group input wherever the group ends up).
+  bool before(Value v, const Group &g) {
+    Operation *def = v.getDefiningOp();
+    return !def || position[def] < position[g.members.front()];
+  }
+
+  bool canJoin(const Group &g, Operation *op) {
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      if (def && groupOf.lookup(def) == &g)
+        continue;
+      if (!before(v, g))
+        return false;
+    }
+    // A value of the group read outside it must be read after `op`, where
+    // the group will run.
+    for (Operation *m : g.members)
+      for (Value r : m->getResults())
+        for (Operation *user : r.getUsers())
+          if (groupOf.lookup(user) != &g && user != op &&
+              position[user] < position[op])
+            return false;
+    return true;
+  }
+
+  void visit(Operation *op) {
+    if (isEpilogueRoot(op)) {
+      newGroup(op, "epilogue");
+      return;
+    }
+    if (!isFusibleElementwise(op))
+      return;
+    Type space = op->getResult(0).getType();
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      Group *g = def ? groupOf.lookup(def) : nullptr;
+      if (!g || g->space != space || !canJoin(*g, op))
+        continue;
+      g->members.push_back(op);
+      groupOf[op] = g;
+      return;
+    }
+    newGroup(op, "elementwise");
+  }
+
+  /// Whether the group's results leave only through the terminator.
+  bool isSink(const Group &g) {
+    for (Operation *m : g.members)
+      for (Value r : m->getResults())
+        for (Operation *user : r.getUsers())
+          if (groupOf.lookup(user) != &g &&
+              !user->hasTrait<OpTrait::IsTerminator>())
+            return false;
+    return true;
+  }
+
+  /// Replaces the members by one d2l.fused op before `at`.
+  void materialise(const Group &g, StringRef kind, Operation *at) {
+    llvm::SmallPtrSet<Operation *, 16> inGroup(g.members.begin(),
+                                               g.members.end());
+    llvm::SetVector<Value> inputs;
+    SmallVector<Value> outputs;
+    for (Operation *m : g.members) {
+      for (Value v : m->getOperands()) {
+        Operation *def = v.getDefiningOp();
+        if (!def || !inGroup.contains(def))
+          inputs.insert(v);
+      }
+      for (Value r : m->getResults())
+        if (llvm::any_of(r.getUsers(),
+                         [&](Operation *u) { return !inGroup.contains(u); }))
+          outputs.push_back(r);
+    }
+    OpBuilder b(at);
+    SmallVector<Type> resultTypes;
+    for (Value v : outputs)
+      resultTypes.push_back(v.getType());
+    auto fused = b.create<FusedOp>(g.members.front()->getLoc(), resultTypes,
+                                   b.getStringAttr(kind), inputs.getArrayRef());
+    Block *body = new Block();
+    fused.getBody().push_back(body);
+    IRMapping map;
+    for (Value v : inputs)
+      map.map(v, body->addArgument(v.getType(), v.getLoc()));
+    OpBuilder inner = OpBuilder::atBlockEnd(body);
+    for (Operation *m : g.members) {
+      Operation *clone = inner.clone(*m, map);
+      // Schedule and liveness marks belong to the group, not its body.
+      for (NamedAttribute a : llvm::to_vector(clone->getAttrs()))
+        if (a.getName().getValue().starts_with("d2l."))
+          clone->removeAttr(a.getName());
+    }
+    SmallVector<Value> yielded;
+    for (Value v : outputs)
+      yielded.push_back(map.lookup(v));
+    inner.create<YieldOp>(fused.getLoc(), yielded);
+    for (auto [v, r] : llvm::zip(outputs, fused.getResults()))
+      v.replaceAllUsesWith(r);
+    for (Operation *m : llvm::reverse(g.members))
+      m->erase();
+  }
+};
+
+struct FuseElementwisePass : impl::D2LFuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (!func.isExternal()) {
+        Fuser(func.getBody().front()).run();
+        // The saved values are now results of the fused groups.
+        markSavedValues(func);
+      }
+  }
+};
+
+} // namespace
+} // namespace mlir::d2l
