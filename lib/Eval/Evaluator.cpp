@@ -239,6 +239,49 @@ private:
             set(o->getResult(i), std::move(r[i]));
           return success();
         })
+        .template Case<Conv2dBatchStatsOp>([&](Conv2dBatchStatsOp o) {
+          // The convolution, then training BatchNorm's statistics of it.
+          ConvParams p{pair(o.getStride()),
+                       pair(o.getPadding()),
+                       pair(o.getDilation()),
+                       {0, 0},
+                       o.getGroups()};
+          Tensor<T> y =
+              conv2d(get(o.getInput()), get(o.getWeight()),
+                     getOptional(o.getBias()), p, shapeOf(o.getResult()));
+          const Tensor<T> &mean = get(o.getRunningMean());
+          auto r = batchNormTrain(y, mean, mean, mean, get(o.getRunningVar()),
+                                  o.getEps().convertToDouble(),
+                                  o.getMomentum().convertToDouble());
+          set(o.getResult(), std::move(y));
+          for (int i = 1; i < 5; ++i)
+            set(o->getResult(i), std::move(r[i]));
+          return success();
+        })
+        .template Case<BatchNormActBackwardOp>([&](BatchNormActBackwardOp o) {
+          // dz = da act'(z), z recomputed from x and the statistics.
+          const Tensor<T> &x = get(o.getInput());
+          Tensor<T> dz = get(o.getGradOutput());
+          StringRef act = o.getActivation();
+          if (act != "none") {
+            Tensor<T> z =
+                batchNormApply(x, get(o.getWeight()), get(o.getBias()),
+                               get(o.getBatchMean()), get(o.getBatchInvstd()));
+            auto kind = act == "relu"      ? ActivationKind::Relu
+                        : act == "sigmoid" ? ActivationKind::Sigmoid
+                                           : ActivationKind::Tanh;
+            auto ukind = act == "relu"      ? UnaryKind::Relu
+                         : act == "sigmoid" ? UnaryKind::Sigmoid
+                                            : UnaryKind::Tanh;
+            dz = activationBackward(kind, dz, unary(ukind, z));
+          }
+          auto r =
+              batchNormBackward(dz, x, get(o.getWeight()),
+                                get(o.getBatchMean()), get(o.getBatchInvstd()));
+          for (int i = 0; i < 3; ++i)
+            set(o->getResult(i), std::move(r[i]));
+          return success();
+        })
         .template Case<BatchNormInferenceOp>([&](BatchNormInferenceOp o) {
           set(o.getResult(),
               batchNormInference(get(o.getInput()), get(o.getWeight()),

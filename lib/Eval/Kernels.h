@@ -44,6 +44,11 @@ std::array<Tensor<T>, 5>
 batchNormTrain(const Tensor<T> &x, const Tensor<T> &w, const Tensor<T> &b,
                const Tensor<T> &runningMean, const Tensor<T> &runningVar,
                double eps, double momentum);
+/// (x - mean) invstd w + b with the given (batch) statistics.
+template <typename T>
+Tensor<T> batchNormApply(const Tensor<T> &x, const Tensor<T> &w,
+                         const Tensor<T> &b, const Tensor<T> &mean,
+                         const Tensor<T> &invstd);
 template <typename T>
 Tensor<T> batchNormInference(const Tensor<T> &x, const Tensor<T> &w,
                              const Tensor<T> &b, const Tensor<T> &runningMean,

@@ -104,6 +104,19 @@ batchNormBackward(const Tensor<T> &dy, const Tensor<T> &x, const Tensor<T> &w,
   return r;
 }
 
+template <typename T>
+Tensor<T> batchNormApply(const Tensor<T> &x, const Tensor<T> &w,
+                         const Tensor<T> &b, const Tensor<T> &mean,
+                         const Tensor<T> &invstd) {
+  Tensor<T> z = Tensor<T>::zeros(x.shape);
+  forEachByChannel(x.shape, [&](int64_t ch, int64_t i) {
+    z.data[i] = T((double(x.data[i]) - double(mean.data[ch])) *
+                      double(invstd.data[ch]) * double(w.data[ch]) +
+                  double(b.data[ch]));
+  });
+  return z;
+}
+
 #define INSTANTIATE(T)                                                         \
   template std::array<Tensor<T>, 5> batchNormTrain(                            \
       const Tensor<T> &, const Tensor<T> &, const Tensor<T> &,                 \
@@ -113,7 +126,10 @@ batchNormBackward(const Tensor<T> &dy, const Tensor<T> &x, const Tensor<T> &w,
                                         const Tensor<T> &, double);            \
   template std::array<Tensor<T>, 3> batchNormBackward(                         \
       const Tensor<T> &, const Tensor<T> &, const Tensor<T> &,                 \
-      const Tensor<T> &, const Tensor<T> &);
+      const Tensor<T> &, const Tensor<T> &);                                   \
+  template Tensor<T> batchNormApply(const Tensor<T> &, const Tensor<T> &,      \
+                                    const Tensor<T> &, const Tensor<T> &,      \
+                                    const Tensor<T> &);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

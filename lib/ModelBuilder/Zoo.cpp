@@ -72,6 +72,52 @@ void lenetBN(ModelBuilder &m) {
   m.finish({{"logits", m.linear("15", x, 10)}});
 }
 
+/// d2l's Residual(input_channels, num_channels, use_1x1conv, strides):
+/// Y = ReLU(BN(conv3x3(X))); Y = BN(conv3x3(Y)); ReLU(Y + shortcut(X)),
+/// the shortcut a 1x1 convolution when the shape changes. The convolutions
+/// keep their biases, as in the book.
+Value residual(ModelBuilder &m, const std::string &p, Value x, int64_t channels,
+               bool conv1x1, int64_t stride) {
+  Value y = m.relu(m.batchNorm(
+      p + ".bn1", m.conv2d(p + ".conv1", x, channels, 3, stride, 1)));
+  y = m.batchNorm(p + ".bn2", m.conv2d(p + ".conv2", y, channels, 3, 1, 1));
+  if (conv1x1)
+    x = m.conv2d(p + ".conv3", x, channels, 1, stride, 0);
+  return m.relu(m.add(y, x));
+}
+
+/// ResNet-18 on 96x96 Fashion-MNIST: b1 = conv 7x7/2, BN, ReLU, max pool
+/// 3/2; b2..b5 = two residual blocks each (64, 128, 256, 512 channels; the
+/// first block of b3..b5 halves the size with a 1x1 shortcut); global
+/// average pool, Flatten, Linear(512, 10). net = nn.Sequential(b1, b2, b3,
+/// b4, b5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, 10)).
+void resnet18(ModelBuilder &m) {
+  Value x = imageInput(m, 256, 96);
+  x = m.maxPool2d(m.relu(m.batchNorm("0.1", m.conv2d("0.0", x, 64, 7, 2, 3))),
+                  3, 2, 1);
+  const int64_t channels[] = {64, 128, 256, 512};
+  for (int stage = 0; stage < 4; ++stage)
+    for (int i = 0; i < 2; ++i) {
+      bool down = stage > 0 && i == 0;
+      x = residual(m, std::to_string(stage + 1) + "." + std::to_string(i), x,
+                   channels[stage], down, down ? 2 : 1);
+    }
+  x = m.flatten(m.adaptiveAvgPool2d(x, 1, 1));
+  m.finish({{"logits", m.linear("7", x, 10)}});
+}
+
+/// One residual block of ResNet-18 with its 1x1 shortcut (the first block
+/// of b3: 64 -> 128 channels, stride 2, on b2's 24x24 output), with a
+/// classifier head so that it trains alone: nn.Sequential(Residual(64, 128,
+/// use_1x1conv=True, strides=2), nn.AdaptiveAvgPool2d((1, 1)),
+/// nn.Flatten(), nn.Linear(128, 10)). For tests and benchmarks of fusion.
+void residualBlock(ModelBuilder &m) {
+  Value x = m.input("X", {32, 64, 24, 24});
+  x = residual(m, "0", x, 128, true, 2);
+  x = m.flatten(m.adaptiveAvgPool2d(x, 1, 1));
+  m.finish({{"logits", m.linear("3", x, 10)}});
+}
+
 struct ZooEntry {
   const char *name;
   void (*build)(ModelBuilder &);
@@ -84,6 +130,8 @@ const ZooEntry kZoo[] = {
     {"mlp_dropout", mlpDropout},
     {"lenet", lenet},
     {"lenet_bn", lenetBN},
+    {"residual_block", residualBlock},
+    {"resnet18", resnet18},
 };
 
 } // namespace

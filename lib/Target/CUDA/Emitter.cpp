@@ -371,8 +371,8 @@ private:
     LogicalResult r = failure();
     if (f == "pointwise" || f == "split_sum")
       r = printPointwise(os, l);
-    else if (f == "gemm" || f == "conv_fwd" || f == "conv_transpose" ||
-             f == "conv_wgrad")
+    else if (f == "gemm" || f == "conv_fwd" || f == "conv_fwd_stats" ||
+             f == "conv_transpose" || f == "conv_wgrad")
       r = printGemmFamily(os, l);
     else if (f == "pool" || f == "pool_backward")
       r = printPool(os, l);

@@ -45,6 +45,11 @@ struct GemmSpec {
   /// Optional: code at the start of each K step (k0 known), e.g. tables of
   /// the step's k indices; ends with a barrier.
   std::string tileSetup;
+  /// Optional: per-row statistics of the stored values. The store adds to
+  /// `rs` and `rq` (doubles); each block then writes, for each of its rows
+  /// m, Σ and Σ² to `statsOut`[(0|1) * statsStride + statsIndex(m)].
+  std::string statsOut, statsIndex;
+  int64_t statsStride = 0;
 };
 
 void printGemm(llvm::raw_ostream &os, const GemmSpec &s, StringRef T) {
@@ -52,6 +57,9 @@ void printGemm(llvm::raw_ostream &os, const GemmSpec &s, StringRef T) {
   int64_t ty = s.threadRows, tx = 256 / ty;
   int64_t tm = s.bm / ty, tn = s.bn / tx;
   std::string TX = std::to_string(tx), TY = std::to_string(ty);
+  if (!s.statsOut.empty())
+    os << "  D2L_SHARED double redS[" << s.bm << "][" << 256 / s.threadRows
+       << "], redQ[" << s.bm << "][" << 256 / s.threadRows << "];\n";
   os << "  D2L_SHARED " << T << " As[" << s.bk << "][" << s.bm << "];\n"
      << "  D2L_SHARED " << T << " Bs[" << s.bk << "][" << s.bn << "];\n"
      << s.prologue << "  const int m0 = blockIdx.y * " << s.bm
@@ -102,14 +110,38 @@ void printGemm(llvm::raw_ostream &os, const GemmSpec &s, StringRef T) {
      << "  D2L_THREADS {\n"
      << "    const int tx = threadIdx.x % " << TX << ", ty = threadIdx.x / "
      << TX << ";\n"
-     << "    for (int i = 0; i < " << tm << "; ++i)\n"
-     << "      for (int j = 0; j < " << tn << "; ++j) {\n"
+     << "    for (int i = 0; i < " << tm << "; ++i) {\n";
+  bool stats = !s.statsOut.empty();
+  if (stats)
+    os << "      double rs = 0, rq = 0;\n";
+  os << "      for (int j = 0; j < " << tn << "; ++j) {\n"
      << "        const long long m = m0 + ty + " << TY << " * i, n = n0 + tx + "
      << TX << " * j;\n"
      << "        if (m < " << s.m << " && n < " << s.n << ") {\n"
      << "          const " << T << " v = D2L_P(acc)[i * " << tn << " + j];\n"
      << "          " << s.store << "\n"
-     << "        }\n      }\n  }\n";
+     << "        }\n      }\n";
+  if (stats)
+    os << "      redS[ty + " << TY << " * i][tx] = rs;\n"
+       << "      redQ[ty + " << TY << " * i][tx] = rq;\n";
+  os << "    }\n  }\n";
+  if (!stats)
+    return;
+  // Each row's partial sums over this block's columns.
+  os << "  D2L_BARRIER;\n"
+     << "  D2L_THREADS {\n"
+     << "    if (threadIdx.x < " << s.bm << " && m0 + threadIdx.x < " << s.m
+     << ") {\n"
+     << "      const long long m = m0 + threadIdx.x;\n"
+     << "      double ps = 0, pq = 0;\n"
+     << "      for (int t = 0; t < " << TX << "; ++t) {\n"
+     << "        ps += redS[threadIdx.x][t];\n"
+     << "        pq += redQ[threadIdx.x][t];\n"
+     << "      }\n"
+     << "      " << s.statsOut << "[" << s.statsIndex << "] = ps;\n"
+     << "      " << s.statsOut << "[" << s.statsStride << "LL + "
+     << s.statsIndex << "] = pq;\n"
+     << "    }\n  }\n";
 }
 
 std::string str(int64_t v) { return std::to_string(v) + "LL"; }
@@ -124,15 +156,18 @@ struct ConvGeometry {
 
 LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
                                                const Launch &l) {
-  std::string T = l.scalar(l.params.size() - 1);
+  StringRef family = l.family();
+  // conv_fwd_stats writes the output and then the partial statistics.
+  bool stats = family == "conv_fwd_stats";
+  size_t outIndex = stats ? l.numInputs() : l.params.size() - 1;
+  std::string T = l.scalar(outIndex);
   auto tile = l.arrayAttr("tile");
   GemmSpec s;
   s.bm = tile[0];
   s.bn = tile[1];
   s.bk = tile[2];
   s.threadRows = tile.size() > 3 ? tile[3] : 16;
-  std::string out = l.paramName(l.params.size() - 1);
-  StringRef family = l.family();
+  std::string out = l.paramName(outIndex);
   // An epilogue group: the GEMM is its first op, which reads the group's
   // inputs; the rest of the group runs on each element as it is stored.
   auto fused = dyn_cast<FusedOp>(l.op);
@@ -260,8 +295,8 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   int64_t khw = g.kh * g.kw, ohw = g.oh * g.ow, hw = g.h * g.w;
   std::string BK = std::to_string(s.bk), BN = std::to_string(s.bn);
 
-  if (family == "conv_fwd") {
-    bool bias = root->getNumOperands() == 3;
+  if (family == "conv_fwd" || stats) {
+    bool bias = stats ? l.numInputs() == 3 : root->getNumOperands() == 3;
     s.m = coutG;
     s.n = g.batch * ohw;
     s.k = cinG * khw;
@@ -302,14 +337,28 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
               std::to_string(g.h) + " && iw >= 0 && iw < " +
               std::to_string(g.w) + ") ? " + operand(0) +
               "[colStart[nn] + kOff[kk]] : (" + T + ")0; }()";
-    auto st =
-        store("const long long b = n / " + str(ohw) + ", pr = n % " + str(ohw) +
-                  "; const long long oc = g * " + str(coutG) + " + m; ",
-              "(b * " + str(g.cout) + " + oc) * " + str(ohw) + " + pr",
-              bias ? "v + " + operand(2) + "[oc]" : "v");
-    if (failed(st))
-      return failure();
-    s.store = *st;
+    std::string prefix = "const long long b = n / " + str(ohw) + ", pr = n % " +
+                         str(ohw) + "; const long long oc = g * " + str(coutG) +
+                         " + m; ";
+    std::string index =
+        "(b * " + str(g.cout) + " + oc) * " + str(ohw) + " + pr";
+    std::string value = bias ? "v + " + operand(2) + "[oc]" : "v";
+    if (stats) {
+      // Partial sums [2][gridDim.x][C_out] of the stored outputs.
+      s.store = "{ " + prefix + "const " + T + " yv = " + value + "; " + out +
+                "[" + index + "] = yv; rs += (double)yv; rq += (double)yv * " +
+                "(double)yv; }";
+      int64_t tiles = (s.n + s.bn - 1) / s.bn;
+      s.statsOut = l.paramName(outIndex + 1);
+      s.statsStride = tiles * g.cout;
+      s.statsIndex = "(long long)blockIdx.x * " + str(g.cout) + " + g * " +
+                     str(coutG) + " + m";
+    } else {
+      auto st = store(prefix, index, value);
+      if (failed(st))
+        return failure();
+      s.store = *st;
+    }
     printGemm(os, s, T);
     return success();
   }

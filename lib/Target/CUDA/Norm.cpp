@@ -149,5 +149,86 @@ LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
        << "    }\n  }\n";
     return success();
   }
+  if (f == "bn_finalize") {
+    // a0 = partial sums [2, tiles, C] (double), a1 = running mean, a2 =
+    // running var -> a3 = mean, a4 = invstd, a5, a6 = new running stats.
+    auto conv = cast<Conv2dBatchStatsOp>(l.op);
+    auto y = cast<RankedTensorType>(conv.getResult().getType());
+    Type vt = l.params[1].getElementType();
+    std::string V = scalarType(vt);
+    int64_t c = y.getDimSize(1), tiles = l.params[0].getDimSize(1);
+    double count = double(y.getNumElements() / c);
+    double eps = conv.getEps().convertToDouble();
+    double m = conv.getMomentum().convertToDouble();
+    auto d = [&](double v) {
+      return literal(v, Float64Type::get(conv.getContext()));
+    };
+    os << "  D2L_THREADS {\n"
+       << "    const long long c = (long long)blockIdx.x * 256 + threadIdx.x;\n"
+       << "    if (c < " << str(c) << ") {\n"
+       << "      double s = 0, q = 0;\n"
+       << "      for (long long t = 0; t < " << str(tiles) << "; ++t) {\n"
+       << "        s += a0[t * " << str(c) << " + c];\n"
+       << "        q += a0[" << str(tiles * c) << " + t * " << str(c)
+       << " + c];\n"
+       << "      }\n"
+       << "      const double mean = s / " << d(count) << ";\n"
+       << "      double var = q / " << d(count) << " - mean * mean;\n"
+       << "      var = var > 0 ? var : 0;\n"
+       << "      a3[c] = (" << V << ")mean;\n"
+       << "      a4[c] = (" << V << ")(1.0 / sqrt(var + " << d(eps) << "));\n"
+       << "      a5[c] = (" << V << ")(" << d(1 - m) << " * (double)a1[c] + "
+       << d(m) << " * mean);\n"
+       << "      a6[c] = (" << V << ")(" << d(1 - m) << " * (double)a2[c] + "
+       << d(m * count / (count - 1)) << " * var);\n"
+       << "    }\n  }\n";
+    return success();
+  }
+  if (f == "bn_act_bwd") {
+    // a0 = da, a1 = x, a2 = w, a3 = b, a4 = mean, a5 = invstd -> a6 = dx,
+    // a7 = Σ dz x̂, a8 = Σ dz, with dz = da act'(x̂ w + b) recomputed.
+    StringRef act = cast<BatchNormActBackwardOp>(l.op).getActivation();
+    double count = double(lay.count());
+    std::string dz = "const " + T + " xhat = (a1[at] - mean) * invstd;\n";
+    if (act == "none")
+      dz += "      const " + T + " dz = a0[at];\n";
+    else {
+      dz += "      const " + T + " z = xhat * w + b;\n";
+      if (act == "relu")
+        dz += "      const " + T + " dz = z > " + lit(0) +
+              " ? a0[at] : " + lit(0) + ";\n";
+      else if (act == "sigmoid")
+        dz += "      const " + T + " sg = " + lit(1) + " / (" + lit(1) + " + " +
+              mathFn("exp", et) + "(-z));\n      const " + T +
+              " dz = a0[at] * sg * (" + lit(1) + " - sg);\n";
+      else
+        dz += "      const " + T + " th = " + mathFn("tanh", et) +
+              "(z);\n      const " + T + " dz = a0[at] * (" + lit(1) +
+              " - th * th);\n";
+    }
+    os << "  const long long c = blockIdx.x;\n"
+       << "  D2L_SHARED " << T << " sdx[256];\n"
+       << "  D2L_SHARED " << T << " sd[256];\n"
+       << "  const " << T << " mean = a4[c], invstd = a5[c], w = a2[c], b = "
+       << "a3[c];\n"
+       << "  (void)b;\n"
+       << "  D2L_THREADS {\n    " << T << " s = 0, t = 0;\n";
+    printChannelLoop(os, lay,
+                     "      " + dz + "      s += dz;\n      t += dz * xhat;\n");
+    os << "    sd[threadIdx.x] = s;\n    sdx[threadIdx.x] = t;\n  }\n";
+    printTreeSum(os, "sd,sdx");
+    os << "  const " << T << " sumDz = sd[0], sumDzXhat = sdx[0];\n"
+       << "  const " << T << " k = w * invstd / " << lit(count) << ";\n"
+       << "  D2L_THREADS {\n";
+    printChannelLoop(os, lay,
+                     "      " + dz + "      a6[at] = k * (" + lit(count) +
+                         " * dz - sumDz - xhat * sumDzXhat);\n");
+    os << "  }\n"
+       << "  D2L_THREADS {\n"
+       << "    if (threadIdx.x == 0) {\n"
+       << "      a7[c] = sumDzXhat;\n      a8[c] = sumDz;\n"
+       << "    }\n  }\n";
+    return success();
+  }
   return l.op->emitError() << "no normalisation family '" << f << "'";
 }

@@ -258,21 +258,16 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
 // Convolution and linear algebra
 //===----------------------------------------------------------------------===//
 
-LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &results) {
-  ShapeError err{loc, getOperationName()};
-  Type inputType = adaptor.getInput().getType();
-  Type weightType = adaptor.getWeight().getType();
+/// The result type of a 2-D convolution (conv2d, conv2d_batch_stats).
+static FailureOr<RankedTensorType>
+inferConv2d(const ShapeError &err, Type inputType, Type weightType, Value bias,
+            ArrayRef<int64_t> stride, ArrayRef<int64_t> padding,
+            ArrayRef<int64_t> dilation, int64_t groups) {
   if (failed(expectRank(err, inputType, "input", {4}, "[N, C_in, H, W]")) ||
       failed(expectRank(err, weightType, "weight", {4},
                         "[C_out, C_in / groups, kH, kW]")) ||
       failed(expectSameElementType(err, inputType, weightType, "weight")))
     return failure();
-  auto stride = adaptor.getStride(), padding = adaptor.getPadding(),
-       dilation = adaptor.getDilation();
-  int64_t groups = adaptor.getGroups();
   if (failed(expectPair(err, stride, "stride", 1)) ||
       failed(expectPair(err, padding, "padding", 0)) ||
       failed(expectPair(err, dilation, "dilation", 1)))
@@ -287,7 +282,7 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *,
   if (weight.getDimSize(1) * groups != cin)
     return err("expects weight dimension 1 to be in_channels / groups = ",
                cin / groups, " but got weight ", weightType);
-  if (Value bias = adaptor.getBias())
+  if (bias)
     if (failed(expectVector(err, bias.getType(), "bias", cout,
                             input.getElementType())))
       return failure();
@@ -303,7 +298,76 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *,
                  " with padding ", formatShape(padding));
     shape[2 + i] = span / stride[i] + 1;
   }
-  results.push_back(tensor(shape, input.getElementType()));
+  return tensor(shape, input.getElementType());
+}
+
+LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  auto type = inferConv2d(err, adaptor.getInput().getType(),
+                          adaptor.getWeight().getType(), adaptor.getBias(),
+                          adaptor.getStride(), adaptor.getPadding(),
+                          adaptor.getDilation(), adaptor.getGroups());
+  if (failed(type))
+    return failure();
+  results.push_back(*type);
+  return success();
+}
+
+LogicalResult
+Conv2dBatchStatsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                     Adaptor adaptor,
+                                     SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  auto type = inferConv2d(err, adaptor.getInput().getType(),
+                          adaptor.getWeight().getType(), adaptor.getBias(),
+                          adaptor.getStride(), adaptor.getPadding(),
+                          adaptor.getDilation(), adaptor.getGroups());
+  if (failed(type))
+    return failure();
+  int64_t c = type->getDimSize(1);
+  Type et = type->getElementType();
+  if (failed(expectVector(err, adaptor.getRunningMean().getType(),
+                          "running_mean", c, et)) ||
+      failed(expectVector(err, adaptor.getRunningVar().getType(), "running_var",
+                          c, et)))
+    return failure();
+  double eps = adaptor.getEps().convertToDouble();
+  double momentum = adaptor.getMomentum().convertToDouble();
+  if (!(eps > 0))
+    return err("expects 'eps' > 0 but got ", eps);
+  if (!(momentum >= 0 && momentum <= 1))
+    return err("expects 'momentum' in [0, 1] but got ", momentum);
+  if (type->getNumElements() / c <= 1)
+    return err("expects more than one value per channel, but the output ",
+               *type, " has ", type->getNumElements() / c);
+  auto vec = tensor({c}, et);
+  results.append({*type, vec, vec, vec, vec});
+  return success();
+}
+
+LogicalResult BatchNormActBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type inputType = adaptor.getInput().getType();
+  if (failed(checkBatchNormOperands(
+          err, inputType, adaptor.getWeight().getType(),
+          adaptor.getBias().getType(), adaptor.getBatchMean().getType(),
+          adaptor.getBatchInvstd().getType(), 1.0)))
+    return failure();
+  if (adaptor.getGradOutput().getType() != inputType)
+    return err("expects grad_output of the input's type ", inputType,
+               " but got ", adaptor.getGradOutput().getType());
+  StringRef act = adaptor.getActivation();
+  if (act != "none" && act != "relu" && act != "sigmoid" && act != "tanh")
+    return err("expects 'activation' none, relu, sigmoid or tanh but got '",
+               act, "'");
+  auto input = tensorOf(inputType);
+  auto vec = tensor({input.getDimSize(1)}, input.getElementType());
+  results.append({inputType, vec, vec});
   return success();
 }
 

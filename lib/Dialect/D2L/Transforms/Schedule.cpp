@@ -384,6 +384,35 @@ private:
                  pointwiseGrid(n0), {});
           return success();
         })
+        .Case<Conv2dBatchStatsOp>([&](Conv2dBatchStatsOp conv) {
+          // The convolution stores its output and per-block partial sums
+          // [2, tiles along N, C_out]; a thread per channel finishes them.
+          auto y = cast<RankedTensorType>(t0);
+          int64_t g = conv.getGroups();
+          int64_t m = y.getDimSize(1) / g;
+          int64_t n = y.getDimSize(0) * y.getDimSize(2) * y.getDimSize(3);
+          auto t = gemmTile(m, n);
+          int64_t tiles = ceilDiv(n, t[1]);
+          auto wsType = RankedTensorType::get({2, tiles, y.getDimSize(1)},
+                                              b.getF64Type());
+          int64_t ws = workspace(wsType, "conv2d_batch_stats partial sums");
+          SmallVector<Arg> convIn{in[0], in[1]};
+          if (conv.getBias())
+            convIn.push_back(in[4]);
+          launch(op, "conv", "conv_fwd_stats", t0, convIn,
+                 {out[0], {ws, wsType}}, {tiles, ceilDiv(m, t[0]), g},
+                 {tile(t)});
+          launch(op, "finalize", "bn_finalize", t0,
+                 {{ws, wsType}, in[2], in[3]}, {out[1], out[2], out[3], out[4]},
+                 threadGrid(y.getDimSize(1)), {});
+          return success();
+        })
+        .Case<BatchNormActBackwardOp>([&](BatchNormActBackwardOp bn) {
+          int64_t c =
+              cast<RankedTensorType>(bn.getWeight().getType()).getDimSize(0);
+          launch(op, "", "bn_act_bwd", t0, in, out, {c, 1, 1}, {});
+          return success();
+        })
         .Case<BatchNormInferenceOp>([&](Operation *) {
           launch(op, "", "bn_infer", t0, in, out, pointwiseGrid(n0), {});
           return success();

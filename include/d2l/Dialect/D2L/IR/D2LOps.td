@@ -1022,6 +1022,70 @@ def D2L_SliceBackwardOp : D2L_ShapedOp<"slice_backward",
 // Fusion
 //===----------------------------------------------------------------------===//
 
+def D2L_Conv2dBatchStatsOp : D2L_ShapedOp<"conv2d_batch_stats"> {
+  let summary = "conv2d that also gives its output's batch statistics";
+  let description = [{
+    The forward half of a fused conv + BatchNorm (training form), made by
+    `--d2l-fuse-conv-bn-relu`: `result` is `conv2d(input, weight, bias)`
+    and the other results are what `batch_norm` in training form computes
+    from it (`batch_mean`, `batch_invstd`, the updated running mean and the
+    updated running variance, unbiased, with `momentum`). The convolution's
+    kernel accumulates each channel's sum and sum of squares as it stores
+    its output, so the statistics need no second pass over it; the
+    normalisation itself is left to elementwise ops, which fuse with the
+    activation. The bias is last because it is optional.
+
+    ```mlir
+    %y, %mean, %invstd, %rm, %rv = d2l.conv2d_batch_stats %x, %w, %m, %v, %b
+        {padding = array<i64: 1, 1>}
+        : (tensor<8x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>,
+           tensor<4xf32>, tensor<4xf32>)
+        -> (tensor<8x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>,
+            tensor<4xf32>)
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
+                   D2L_FloatTensor:$running_mean, D2L_FloatTensor:$running_var,
+                   Optional<D2L_FloatTensor>:$bias,
+                   D2L_Pair1:$stride, D2L_Pair0:$padding, D2L_Pair1:$dilation,
+                   DefaultValuedAttr<D2L_I64Attr, "1">:$groups,
+                   DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                   DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+  let results = (outs D2L_FloatTensor:$result, D2L_FloatTensor:$batch_mean,
+                 D2L_FloatTensor:$batch_invstd,
+                 D2L_FloatTensor:$new_running_mean,
+                 D2L_FloatTensor:$new_running_var);
+}
+
+def D2L_BatchNormActBackwardOp : D2L_ShapedOp<"batch_norm_act_backward"> {
+  let summary = "gradient of activation(batch_norm(x)) from x alone";
+  let description = [{
+    The backward half of a fused BatchNorm + `activation` (`relu`,
+    `sigmoid`, `tanh` or `none`), made by `--d2l-fuse-conv-bn-relu`: from
+    `grad_output` (the gradient of the activation's output), the BatchNorm
+    `input` x, its `weight` and `bias` and the batch statistics, it
+    recomputes `z = x̂ weight + bias` and the activation's derivative at each
+    element (the ReLU mask is never stored), then gives what
+    `batch_norm_backward` gives for `dz`: `grad_input`, `grad_weight` and
+    `grad_bias`. One block per channel: a pass for the two reductions, a
+    pass for the input gradient.
+
+    ```mlir
+    %dx, %dg, %db = d2l.batch_norm_act_backward %da, %x, %g, %b, %mean, %invstd
+        {activation = "relu"}
+        : (tensor<8x4x8x8xf32>, tensor<8x4x8x8xf32>, tensor<4xf32>,
+           tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+        -> (tensor<8x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>)
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$input,
+                   D2L_FloatTensor:$weight, D2L_FloatTensor:$bias,
+                   D2L_FloatTensor:$batch_mean, D2L_FloatTensor:$batch_invstd,
+                   StrAttr:$activation);
+  let results = (outs D2L_FloatTensor:$grad_input, D2L_FloatTensor:$grad_weight,
+                 D2L_FloatTensor:$grad_bias);
+}
+
 def D2L_FusedOp : D2L_Op<"fused", [IsolatedFromAbove, Pure,
     SingleBlockImplicitTerminator<"YieldOp">]> {
   let summary = "ops that run as one kernel";

@@ -68,6 +68,16 @@ void setResults(func::FuncOp func, ArrayRef<Value> values,
 /// indices of those results. Returns the number of saved values.
 unsigned markSavedValues(func::FuncOp func);
 
+/// Rematerialisation of elementwise values in a training step: a forward
+/// value that the backward pass reads and that elementwise ops compute from
+/// values the backward pass keeps anyway (arguments, constants, and forward
+/// results that are saved regardless) is recomputed right before its first
+/// backward use instead of being saved; a value whose recomputation would
+/// need more newly saved bytes than it has is kept. Decided in program
+/// order, so chains of residual blocks recompute from the last saved value.
+/// Returns the number of values no longer saved.
+unsigned rematerializeElementwise(func::FuncOp func);
+
 } // namespace mlir::d2l
 
 #endif // D2L_DIALECT_D2L_TRANSFORMS_AUTODIFF_H

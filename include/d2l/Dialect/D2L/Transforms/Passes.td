@@ -193,4 +193,44 @@ def D2LFuseElementwise : Pass<"d2l-fuse-elementwise", "ModuleOp"> {
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }
 
+def D2LFoldBatchNorm : Pass<"d2l-fold-bn", "ModuleOp"> {
+  let summary = "Fold inference BatchNorm into the preceding conv2d or linear";
+  let description = [{
+    `batch_norm_inference(conv2d(x, w, b))` becomes `conv2d(x, w', b')` with
+    `w' = w gamma / sqrt(var + eps)` per output channel and
+    `b' = (b - mean) gamma / sqrt(var + eps) + beta`; likewise a linear
+    followed by BatchNorm1d. Every folded pair of a function gets its `w'`
+    and `b'` from one `d2l.fused "multi"` at the function's entry. A
+    producer whose output has another use is left alone. Run
+    --d2l-fuse-elementwise after it to make the following activation the
+    convolution's epilogue.
+  }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
+def D2LFuseConvBnRelu : Pass<"d2l-fuse-conv-bn-relu", "ModuleOp"> {
+  let summary = "Fuse conv2d + BatchNorm (training) + activation, forward "
+                "and backward, saving only the conv output";
+  let description = [{
+    In a training step (after --d2l-train-step), each
+    `conv2d -> batch_norm -> relu|sigmoid|tanh` (or no activation) whose
+    conv output feeds only the BatchNorm and its gradient becomes:
+
+    - forward: `conv2d_batch_stats` (the convolution's kernel accumulates
+      each channel's sum and sum of squares as it stores, then a tiny
+      kernel finishes the statistics and the running averages), and the
+      normalisation + activation as elementwise ops that
+      --d2l-fuse-elementwise turns into one kernel (with a following
+      residual add and ReLU when there is one);
+    - backward: `batch_norm_act_backward`, one kernel for the activation's
+      derivative (recomputed from the conv output: no ReLU mask or
+      normalised tensor is kept), the BatchNorm reductions and its input
+      gradient; then the convolution's backward kernels;
+    - saved: the conv output and the per-channel statistics. The
+      activation's output, which the backward pass would read (the next
+      convolution's input), is recomputed there from them.
+  }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
 #endif // D2L_TRANSFORMS_PASSES_TD
