@@ -103,3 +103,60 @@ def with_philox_dropout(net, seed):
             net[i] = PhiloxDropout(m.p, salt, seed)
             salt += 1
     return net
+
+
+class Residual(nn.Module):
+    """d2l's residual block (zh-v2, 7.6), as the book writes it."""
+
+    def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1,
+                               stride=strides)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
+        self.conv3 = nn.Conv2d(input_channels, num_channels, kernel_size=1,
+                               stride=strides) if use_1x1conv else None
+        self.bn1 = nn.BatchNorm2d(num_channels)
+        self.bn2 = nn.BatchNorm2d(num_channels)
+
+    def forward(self, X):
+        Y = torch.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        if self.conv3:
+            X = self.conv3(X)
+        Y += X
+        return torch.relu(Y)
+
+
+def resnet18():
+    def resnet_block(input_channels, num_channels, num_residuals, first_block=False):
+        blk = []
+        for i in range(num_residuals):
+            if i == 0 and not first_block:
+                blk.append(Residual(input_channels, num_channels, use_1x1conv=True, strides=2))
+            else:
+                blk.append(Residual(num_channels, num_channels))
+        return blk
+
+    b1 = nn.Sequential(nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3), nn.BatchNorm2d(64),
+                       nn.ReLU(), nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    b2 = nn.Sequential(*resnet_block(64, 64, 2, first_block=True))
+    b3 = nn.Sequential(*resnet_block(64, 128, 2))
+    b4 = nn.Sequential(*resnet_block(128, 256, 2))
+    b5 = nn.Sequential(*resnet_block(256, 512, 2))
+    return nn.Sequential(b1, b2, b3, b4, b5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
+                         nn.Linear(512, 10))
+
+
+def residual_block():
+    """The first block of ResNet-18's b3 with a classifier head (models/
+    residual_block.mlir)."""
+    return nn.Sequential(Residual(64, 128, use_1x1conv=True, strides=2),
+                         nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(128, 10))
+
+
+# The convolutional networks with residual blocks: too slow for the tests
+# that run every model at its full batch; tests pick their own batch sizes.
+CNN_MODELS = {
+    "residual_block": (residual_block, (32, 64, 24, 24)),
+    "resnet18": (resnet18, (256, 1, 96, 96)),
+}

@@ -2,18 +2,21 @@
 //
 //   d2lc-bench --matmul 10000x1000x2000 [--backend host|cuda]
 //   d2lc-bench MODEL.mlir [--backend host|cuda] [--batch N] [--repeat R]
+//                                          (fused against unfused)
 //   d2lc-bench --compile MODEL.mlir...
 //
 // Prints figures, never asserts: the GEMM kernel's time and GFLOP/s against
 // torch.matmul on the same device; a model's train_step median time against
-// PyTorch eager (and torch.compile on a GPU) on the same device and batch;
+// PyTorch eager (and torch.compile on a GPU) on the same device and batch,
+// compiled fused and unfused (launches, saved bytes, arena, step time, and
+// whether the two agree on the first step's results);
 // NVRTC cold-compile and warm-cache times and the memory plan per model.
 // PyTorch runs in a child process (/usr/bin/python3 torch_bench.py).
 //
 //===----------------------------------------------------------------------===//
 
 #include "d2l/Dialect/D2L/IR/D2L.h"
-#include "d2l/Dialect/D2L/Transforms/Passes.h"
+#include "d2l/Dialect/D2L/Transforms/Pipeline.h"
 #include "d2l/Target/CUDA/CUDAEmitter.h"
 
 #include "d2lrt/Compiler.h"
@@ -23,7 +26,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -34,8 +36,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <unistd.h>
@@ -82,7 +86,8 @@ std::string tempDir() {
 
 /// Compiles d2l text through the d2lc pipeline to a model.cu at `path`.
 LogicalResult compileModel(StringRef text, StringRef name, bool train,
-                           int64_t batchSize, const std::string &path) {
+                           int64_t batchSize, const std::string &path,
+                           bool fuse = true) {
   DialectRegistry registry;
   registry.insert<d2l::D2LDialect, func::FuncDialect>();
   MLIRContext context(registry);
@@ -90,31 +95,18 @@ LogicalResult compileModel(StringRef text, StringRef name, bool train,
       parseSourceString<ModuleOp>(text, ParserConfig(&context));
   if (!module)
     return failure();
-  PassManager pm(&context);
-  if (batchSize > 0) {
-    d2l::D2LSetBatchOptions o;
-    o.batch = batchSize;
-    pm.addPass(d2l::createD2LSetBatch(o));
-  }
-  if (train) {
-    d2l::D2LTrainStepOptions o;
-    o.loss = name == "linear_regression" ? "mse" : "cross_entropy";
-    pm.addPass(d2l::createD2LTrainStep(o));
-  }
-  pm.addPass(d2l::createD2LSimplify());
-  if (failed(pm.run(*module)))
-    return failure();
-  if (train)
-    module->lookupSymbol<func::FuncOp>("forward").erase();
-  PassManager schedule(&context);
-  schedule.addPass(d2l::createD2LSchedule());
-  if (failed(schedule.run(*module)))
+  d2l::PipelineOptions options;
+  options.batch = batchSize;
+  options.train = train;
+  options.loss = name == "linear_regression" ? "mse" : "cross_entropy";
+  options.fuse = fuse;
+  if (failed(d2l::runPipeline(*module, options)))
     return failure();
   std::string out;
   llvm::raw_string_ostream os(out);
-  d2l::CUDAEmitOptions options;
-  options.modelName = name.str();
-  if (failed(d2l::emitCUDA(*module, os, options)))
+  d2l::CUDAEmitOptions emitOptions;
+  emitOptions.modelName = name.str();
+  if (failed(d2l::emitCUDA(*module, os, emitOptions)))
     return failure();
   std::ofstream(path) << out;
   return success();
@@ -260,6 +252,46 @@ int benchCompile() {
   return 0;
 }
 
+/// One compiled variant of a model's train_step, measured.
+struct Variant {
+  std::string label, cu;
+  int64_t launches = 0;
+  uint64_t savedBytes = 0, arenaBytes = 0;
+  double seconds = 0;
+  d2lrt::TensorFile first; // the results of the first step
+};
+
+/// The largest difference between two runs' results, relative to the
+/// largest magnitude of each result (at least 1e-3).
+double maxRelativeDifference(const d2lrt::TensorFile &a,
+                             const d2lrt::TensorFile &b, std::string &worst) {
+  double maxRel = 0;
+  for (const auto &[name, ta] : a.tensors) {
+    const d2lrt::HostTensor *tb = b.find(name);
+    if (!tb || tb->shape != ta.shape || ta.dtype != tb->dtype) {
+      worst = name;
+      return INFINITY;
+    }
+    if (ta.dtype != d2lrt::DType::F32)
+      continue;
+    double diff = 0, scale = 0;
+    for (int64_t i = 0; i < ta.numel(); ++i) {
+      double x = ta.data<float>()[i], y = tb->data<float>()[i];
+      diff = std::max(diff, std::fabs(x - y));
+      scale = std::max(scale, std::fabs(y));
+    }
+    // Relative to the result's magnitude, but no finer than 1e-3: a bias
+    // whose gradient is zero up to f32 noise (before a BatchNorm) differs
+    // by noise only.
+    double rel = diff / std::max(scale, 1e-3);
+    if (rel > maxRel) {
+      maxRel = rel;
+      worst = name;
+    }
+  }
+  return maxRel;
+}
+
 int benchModel(const std::string &path) {
   std::string name = llvm::sys::path::stem(path).str();
   std::ifstream f(path);
@@ -267,53 +299,85 @@ int benchModel(const std::string &path) {
     return fail("cannot open " + path);
   std::stringstream ss;
   ss << f.rdbuf();
-  std::string cu = tempDir() + "/" + name + "_train.cu";
-  if (failed(compileModel(ss.str(), name, true, batch, cu)))
-    return fail("cannot compile " + path);
-  d2lrt::Model model(cu, runtimeOptions());
-  model.initialize(0);
-  const d2lrt::EntrySpec *step = model.manifest().entry("train_step");
-  std::mt19937 rng(2);
-  d2lrt::TensorFile in;
+  std::vector<Variant> variants(2);
+  variants[0].label = "d2lc fused";
+  variants[1].label = "d2lc unfused";
+  std::string device;
   int64_t n = 0;
-  for (const d2lrt::BindingSpec &a : step->arguments) {
-    if (a.kind != d2lrt::BufferKind::Input)
-      continue;
-    const d2lrt::BufferSpec &b = step->buffers[a.buffer];
-    if (a.name == "lr") {
-      d2lrt::HostTensor t = d2lrt::HostTensor::zeros(d2lrt::DType::F32, {});
-      t.data<float>()[0] = float(lr);
-      in.set(a.name, t);
-    } else {
-      in.set(a.name, randomTensor(b.dtype, b.shape, rng));
-      if (a.name == "X")
-        n = b.shape[0];
+  for (auto [i, v] : llvm::enumerate(variants)) {
+    v.cu =
+        tempDir() + "/" + name + (i == 0 ? "_fused" : "_unfused") + "_train.cu";
+    if (failed(compileModel(ss.str(), name, true, batch, v.cu, i == 0)))
+      return fail("cannot compile " + path);
+    d2lrt::Model model(v.cu, runtimeOptions());
+    device = model.deviceName();
+    model.initialize(0); // the same seed: the same initial weights
+    const d2lrt::EntrySpec *step = model.manifest().entry("train_step");
+    v.launches = int64_t(step->launches.size());
+    for (const d2lrt::BufferSpec &b : step->buffers)
+      if (b.kind == d2lrt::BufferKind::Saved)
+        v.savedBytes += b.bytes;
+    v.arenaBytes = model.plan("train_step").plan.arenaBytes;
+    // The same inputs for both variants.
+    std::mt19937 rng(2);
+    d2lrt::TensorFile in;
+    for (const d2lrt::BindingSpec &a : step->arguments) {
+      if (a.kind != d2lrt::BufferKind::Input)
+        continue;
+      const d2lrt::BufferSpec &b = step->buffers[a.buffer];
+      if (a.name == "lr") {
+        d2lrt::HostTensor t = d2lrt::HostTensor::zeros(d2lrt::DType::F32, {});
+        t.data<float>()[0] = float(lr);
+        in.set(a.name, t);
+      } else {
+        in.set(a.name, randomTensor(b.dtype, b.shape, rng));
+        if (a.name == "X")
+          n = b.shape[0];
+      }
     }
+    v.first = model.run("train_step", in);
+    v.seconds = timeEntry(model, "train_step", in);
   }
-  double ours = timeEntry(model, "train_step", in);
-  std::string device = backend == "cuda" ? "cuda" : "cpu";
+  std::string torchDevice = backend == "cuda" ? "cuda" : "cpu";
   auto torch =
-      runTorch("step " + name + " " + std::to_string(n) + " " + device + " " +
-               std::to_string(repeat) + " " + std::to_string(lr) +
+      runTorch("step " + name + " " + std::to_string(n) + " " + torchDevice +
+               " " + std::to_string(repeat) + " " + std::to_string(lr) +
                (backend == "cuda" ? " --compile" : ""));
-  llvm::outs() << name << " train_step, batch " << n << ", on "
-               << model.deviceName() << "\n";
-  llvm::outs() << llvm::format("  d2lc              %9.4f s/step  %9.0f "
-                               "examples/s\n",
-                               ours, double(n) / ours);
+
+  llvm::outs() << name << " train_step, batch " << n << ", on " << device
+               << " (median of " << repeat << " steps)\n";
+  llvm::outs() << "                    launches    saved bytes    arena bytes"
+                  "       s/step\n";
+  for (const Variant &v : variants)
+    llvm::outs() << llvm::format("  %-16s %9lld %14llu %14llu %12.5f\n",
+                                 v.label.c_str(), (long long)v.launches,
+                                 (unsigned long long)v.savedBytes,
+                                 (unsigned long long)v.arenaBytes, v.seconds);
+  const Variant &fu = variants[0], &un = variants[1];
+  llvm::outs() << llvm::format(
+      "  %-16s %9.2f %14.2f %14.2f %12.2f\n", (const char *)"fused/unfused",
+      double(fu.launches) / double(un.launches),
+      double(fu.savedBytes) / double(std::max<uint64_t>(un.savedBytes, 1)),
+      double(fu.arenaBytes) / double(std::max<uint64_t>(un.arenaBytes, 1)),
+      fu.seconds / un.seconds);
   for (auto [key, label] :
        {std::pair{"median_seconds", "PyTorch eager"},
         std::pair{"compiled_median_seconds", "torch.compile"}})
-    if (torch.count(key)) {
-      double t = torch[key];
-      llvm::outs() << llvm::format("  %-17s %9.4f s/step  %9.0f examples/s  "
-                                   "(d2lc/PyTorch time %.2fx)\n",
-                                   label, t, double(n) / t, ours / t);
-      if (torch.count("threads"))
-        llvm::outs() << "  (PyTorch with " << int(torch["threads"])
-                     << " threads)\n";
-    }
-  return 0;
+    if (torch.count(key))
+      llvm::outs() << llvm::format(
+          "  %-16s %51.5f  (d2lc fused/PyTorch time %.2fx)\n", label,
+          torch[key], fu.seconds / torch[key]);
+  if (torch.count("threads"))
+    llvm::outs() << "  (PyTorch with " << int(torch["threads"])
+                 << " threads, SGD without momentum as d2lc's step)\n";
+  std::string worst;
+  double diff = maxRelativeDifference(fu.first, un.first, worst);
+  bool agree = diff <= 1e-3;
+  llvm::outs() << "  first step: fused and unfused "
+               << (agree ? "agree" : "DISAGREE") << " (max relative "
+               << "difference " << llvm::format("%.2e", diff) << " in '"
+               << worst << "')\n";
+  return agree ? 0 : 1;
 }
 
 } // namespace

@@ -47,10 +47,10 @@ def main():
         print("median_seconds", timed(lambda: torch.matmul(a, b), device, repeats))
         return
     if kind == "step":
-        from d2lmodels import MODELS
+        from d2lmodels import CNN_MODELS, MODELS
         name, batch, device, repeats, lr = (sys.argv[2], int(sys.argv[3]), sys.argv[4],
                                             int(sys.argv[5]), float(sys.argv[6]))
-        make, shape = MODELS[name]
+        make, shape = {**MODELS, **CNN_MODELS}[name]
         net = make().to(device).train()
         x = torch.rand((batch,) + tuple(shape[1:]), device=device)
         mse = name == "linear_regression"

@@ -2,14 +2,15 @@
 //
 //   d2lc MODEL.mlir -o MODEL.cu [--train] [--batch N] [--arch sm_80|sm_90]
 //
-// Runs the standard pipeline: --d2l-set-batch (with --batch), then with
-// --train --d2l-train-step (@train_step and @eval_step, @forward dropped),
-// --d2l-simplify, --d2l-schedule, and prints one self-contained CUDA file.
+// Runs the standard pipeline (Pipeline.h): --d2l-set-batch (with --batch),
+// then with --train --d2l-train-step (@train_step and @eval_step, @forward
+// dropped), --d2l-simplify, the fusion passes (unless --no-fuse),
+// --d2l-schedule, and prints one self-contained CUDA file.
 //
 //===----------------------------------------------------------------------===//
 
 #include "d2l/Dialect/D2L/IR/D2L.h"
-#include "d2l/Dialect/D2L/Transforms/Passes.h"
+#include "d2l/Dialect/D2L/Transforms/Pipeline.h"
 #include "d2l/Target/CUDA/CUDAEmitter.h"
 
 #include "d2lrt/Safetensors.h"
@@ -18,7 +19,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -142,38 +142,16 @@ int main(int argc, char **argv) {
   if (!module->lookupSymbol<func::FuncOp>("forward"))
     return fail(input + " has no @forward function");
 
-  PassManager pm(&context);
-  if (batch > 0) {
-    d2l::D2LSetBatchOptions o;
-    o.batch = batch;
-    pm.addPass(d2l::createD2LSetBatch(o));
-  }
-  if (train) {
-    d2l::D2LTrainStepOptions o;
-    o.loss = loss;
-    o.momentum = momentum;
-    o.weightDecay = weightDecay;
-    o.l1 = l1;
-    o.emitGrads = emitGrads;
-    pm.addPass(d2l::createD2LTrainStep(o));
-  }
-  pm.addPass(d2l::createD2LSimplify());
-  if (failed(pm.run(*module)))
-    return 1;
-  if (train)
-    module->lookupSymbol<func::FuncOp>("forward").erase();
-  PassManager schedule(&context);
-  if (!noFuse) {
-    // Training: conv + BN + activation fused forward and backward;
-    // inference (and eval_step): BN folded into the conv's weights; then
-    // elementwise chains, epilogues and the multi-tensor update.
-    if (train)
-      schedule.addPass(d2l::createD2LFuseConvBnRelu());
-    schedule.addPass(d2l::createD2LFoldBatchNorm());
-    schedule.addPass(d2l::createD2LFuseElementwise());
-  }
-  schedule.addPass(d2l::createD2LSchedule());
-  if (failed(schedule.run(*module)))
+  d2l::PipelineOptions options;
+  options.batch = batch;
+  options.train = train;
+  options.loss = loss;
+  options.momentum = momentum;
+  options.weightDecay = weightDecay;
+  options.l1 = l1;
+  options.emitGrads = emitGrads;
+  options.fuse = !noFuse;
+  if (failed(d2l::runPipeline(*module, options)))
     return 1;
 
   std::string text;
@@ -183,10 +161,10 @@ int main(int argc, char **argv) {
   } else if (report) {
     printReport(*module, os);
   } else {
-    d2l::CUDAEmitOptions options;
-    options.modelName = llvm::sys::path::stem(input).str();
-    options.arch = arch;
-    if (failed(d2l::emitCUDA(*module, os, options)))
+    d2l::CUDAEmitOptions emitOptions;
+    emitOptions.modelName = llvm::sys::path::stem(input).str();
+    emitOptions.arch = arch;
+    if (failed(d2l::emitCUDA(*module, os, emitOptions)))
       return 1;
   }
   if (output.empty() || output == "-") {

@@ -213,16 +213,22 @@ LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
        << "a3[c];\n"
        << "  (void)b;\n"
        << "  D2L_THREADS {\n    " << T << " s = 0, t = 0;\n";
+    // Pass 1 keeps dz in the output buffer, so the activation's derivative
+    // is evaluated once per element; pass 2 turns it into dx in place.
     printChannelLoop(os, lay,
-                     "      " + dz + "      s += dz;\n      t += dz * xhat;\n");
+                     "      " + dz +
+                         "      a6[at] = dz;\n      s += dz;\n      t += dz * "
+                         "xhat;\n");
     os << "    sd[threadIdx.x] = s;\n    sdx[threadIdx.x] = t;\n  }\n";
     printTreeSum(os, "sd,sdx");
     os << "  const " << T << " sumDz = sd[0], sumDzXhat = sdx[0];\n"
        << "  const " << T << " k = w * invstd / " << lit(count) << ";\n"
        << "  D2L_THREADS {\n";
-    printChannelLoop(os, lay,
-                     "      " + dz + "      a6[at] = k * (" + lit(count) +
-                         " * dz - sumDz - xhat * sumDzXhat);\n");
+    printChannelLoop(
+        os, lay,
+        "      const " + T +
+            " xhat = (a1[at] - mean) * invstd;\n      a6[at] = k * (" +
+            lit(count) + " * a6[at] - sumDz - xhat * sumDzXhat);\n");
     os << "  }\n"
        << "  D2L_THREADS {\n"
        << "    if (threadIdx.x == 0) {\n"

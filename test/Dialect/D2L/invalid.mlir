@@ -524,3 +524,66 @@ func.func @unknown_result_attr(%w: tensor<3xf32>) -> (tensor<3xf32> {d2l.name = 
 func.func @duplicate_result(%w: tensor<3xf32>) -> (tensor<3xf32> {d2l.output = "y"}, tensor<3xf32> {d2l.output = "y"}) {
   return %w, %w : tensor<3xf32>, tensor<3xf32>
 }
+
+// -----
+
+func.func @batch_stats_running_mean(%x: tensor<2x3x4x4xf32>, %w: tensor<4x3x3x3xf32>, %m: tensor<3xf32>, %v: tensor<4xf32>) {
+  // expected-error @+1 {{'d2l.conv2d_batch_stats' op expects running_mean}}
+  %y:5 = d2l.conv2d_batch_stats %x, %w, %m, %v : (tensor<2x3x4x4xf32>, tensor<4x3x3x3xf32>, tensor<3xf32>, tensor<4xf32>) -> (tensor<2x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @act_backward_kind(%da: tensor<2x4xf32>, %c: tensor<4xf32>) {
+  // expected-error @+1 {{'d2l.batch_norm_act_backward' op expects 'activation' none, relu, sigmoid or tanh but got 'gelu'}}
+  %r:3 = d2l.batch_norm_act_backward %da, %da, %c, %c, %c, %c {activation = "gelu"} : (tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @fused_not_elementwise(%x: tensor<4x3xf32>) -> tensor<3xf32> {
+  %r = d2l.fused "elementwise"(%x) : (tensor<4x3xf32>) -> tensor<3xf32> {
+  ^bb0(%a: tensor<4x3xf32>):
+    // expected-error @+1 {{'d2l.sum' op is not elementwise and cannot be in a 'elementwise' group}}
+    %0 = d2l.sum %a {dims = array<i64: 0>} : (tensor<4x3xf32>) -> tensor<3xf32>
+    d2l.yield %0 : tensor<3xf32>
+  }
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @fused_kind(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'d2l.fused' op has unknown kind 'loop' (expected elementwise, epilogue or multi)}}
+  %r = d2l.fused "loop"(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4xf32>):
+    d2l.yield %a : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+func.func @fused_yield_types(%x: tensor<4xf32>) -> tensor<4xf64> {
+  // expected-error @+1 {{'d2l.fused' op yields 'tensor<4xf32>' but returns 'tensor<4xf64>'}}
+  %r = d2l.fused "elementwise"(%x) : (tensor<4xf32>) -> tensor<4xf64> {
+  ^bb0(%a: tensor<4xf32>):
+    %0 = d2l.exp %a : tensor<4xf32>
+    d2l.yield %0 : tensor<4xf32>
+  }
+  return %r : tensor<4xf64>
+}
+
+// -----
+
+func.func @epilogue_root(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %r = d2l.fused "epilogue"(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4xf32>):
+    // expected-error @+1 {{'d2l.exp' op cannot start an epilogue group}}
+    %0 = d2l.exp %a : tensor<4xf32>
+    d2l.yield %0 : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}

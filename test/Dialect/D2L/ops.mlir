@@ -147,3 +147,26 @@ func.func @named(%x: tensor<4x3xf32> {d2l.input = "X"},
   %0 = d2l.linear %x, %w : (tensor<4x3xf32>, tensor<5x3xf32>) -> tensor<4x5xf32>
   return %0 : tensor<4x5xf32>
 }
+
+// The ops of the fusion passes.
+// CHECK-LABEL: func.func @fusion_ops
+// CHECK: d2l.conv2d_batch_stats %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {eps = 1.000000e-03 : f64, momentum = 2.000000e-01 : f64, padding = array<i64: 1, 1>}
+// CHECK: d2l.batch_norm_act_backward {{.+}} {activation = "sigmoid"}
+// CHECK: d2l.fused "elementwise"(%{{.+}}, %{{.+}})
+// CHECK-NEXT: ^bb0(%{{.+}}: tensor<2x4x4x4xf32>, %{{.+}}: tensor<4x1x1xf32>):
+// CHECK-NEXT: d2l.sub
+// CHECK-NEXT: d2l.relu
+// CHECK-NEXT: d2l.yield
+func.func @fusion_ops(%x: tensor<2x3x4x4xf32>, %w: tensor<4x3x3x3xf32>, %m: tensor<4xf32>,
+                      %v: tensor<4xf32>, %b: tensor<4xf32>, %da: tensor<2x4x4x4xf32>,
+                      %c: tensor<4x1x1xf32>) -> (tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>) {
+  %y, %mean, %invstd, %rm, %rv = d2l.conv2d_batch_stats %x, %w, %m, %v, %b {padding = array<i64: 1, 1>, eps = 1.0e-3, momentum = 0.2} : (tensor<2x3x4x4xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %dx, %dg, %db = d2l.batch_norm_act_backward %da, %y, %m, %v, %mean, %invstd {activation = "sigmoid"} : (tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %r = d2l.fused "elementwise"(%y, %c) : (tensor<2x4x4x4xf32>, tensor<4x1x1xf32>) -> tensor<2x4x4x4xf32> {
+  ^bb0(%a: tensor<2x4x4x4xf32>, %s: tensor<4x1x1xf32>):
+    %0 = d2l.sub %a, %s : (tensor<2x4x4x4xf32>, tensor<4x1x1xf32>) -> tensor<2x4x4x4xf32>
+    %1 = d2l.relu %0 : tensor<2x4x4x4xf32>
+    d2l.yield %1 : tensor<2x4x4x4xf32>
+  }
+  return %dx, %r : tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>
+}

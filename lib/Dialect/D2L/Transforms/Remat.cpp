@@ -67,7 +67,7 @@ unsigned mlir::d2l::rematerializeElementwise(func::FuncOp func) {
     for (Value v : op.getResults()) {
       if (backwardUses(v).empty())
         continue;
-      if (!recomputable(&op) || isa<ReshapeOp, FlattenOp>(op)) {
+      if (!recomputable(&op)) {
         kept.insert(v);
         continue;
       }

@@ -1,0 +1,36 @@
+//===- Pipeline.h - the d2lc compilation pipeline ---------------*- C++ -*-===//
+//
+// What `d2lc` runs between parsing and printing CUDA, shared by d2lc and
+// d2lc-bench so that a benchmark measures exactly what users compile.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef D2L_DIALECT_D2L_TRANSFORMS_PIPELINE_H
+#define D2L_DIALECT_D2L_TRANSFORMS_PIPELINE_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace mlir::d2l {
+
+struct PipelineOptions {
+  /// --d2l-set-batch when positive.
+  int64_t batch = 0;
+  /// --d2l-train-step: @train_step and @eval_step replace @forward.
+  bool train = false;
+  std::string loss = "cross_entropy";
+  double momentum = 0, weightDecay = 0, l1 = 0;
+  bool emitGrads = false;
+  /// The fusion passes (--d2l-fuse-conv-bn-relu in training,
+  /// --d2l-fold-bn, --d2l-fuse-elementwise); false gives one kernel per op.
+  bool fuse = true;
+};
+
+/// set-batch, train-step, simplify, (fusion), schedule. Diagnostics go to
+/// the context's handler.
+LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options);
+
+} // namespace mlir::d2l
+
+#endif // D2L_DIALECT_D2L_TRANSFORMS_PIPELINE_H

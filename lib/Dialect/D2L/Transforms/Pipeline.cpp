@@ -1,0 +1,46 @@
+//===- Pipeline.cpp - the d2lc compilation pipeline -----------------------===//
+
+#include "d2l/Dialect/D2L/Transforms/Pipeline.h"
+#include "d2l/Dialect/D2L/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
+using namespace mlir;
+
+LogicalResult mlir::d2l::runPipeline(ModuleOp module,
+                                     const PipelineOptions &options) {
+  PassManager pm(module.getContext());
+  if (options.batch > 0) {
+    D2LSetBatchOptions o;
+    o.batch = options.batch;
+    pm.addPass(createD2LSetBatch(o));
+  }
+  if (options.train) {
+    D2LTrainStepOptions o;
+    o.loss = options.loss;
+    o.momentum = options.momentum;
+    o.weightDecay = options.weightDecay;
+    o.l1 = options.l1;
+    o.emitGrads = options.emitGrads;
+    pm.addPass(createD2LTrainStep(o));
+  }
+  pm.addPass(createD2LSimplify());
+  if (failed(pm.run(module)))
+    return failure();
+  // A training module keeps @train_step and @eval_step only.
+  if (options.train)
+    if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
+      forward.erase();
+  PassManager schedule(module.getContext());
+  if (options.fuse) {
+    // Training: conv + BN + activation fused forward and backward;
+    // inference (and eval_step): BN folded into the conv's weights; then
+    // elementwise chains, epilogues and the multi-tensor update.
+    if (options.train)
+      schedule.addPass(createD2LFuseConvBnRelu());
+    schedule.addPass(createD2LFoldBatchNorm());
+    schedule.addPass(createD2LFuseElementwise());
+  }
+  schedule.addPass(createD2LSchedule());
+  return schedule.run(module);
+}
