@@ -9,7 +9,9 @@
 #   builds the runtime alone, then runs scripts/gpu_check.py: every model's
 #   train_step on the GPU against PyTorch (CUDA) on the same weights, step
 #   times of d2lc, PyTorch eager and torch.compile side by side, NVRTC cold
-#   and warm compile times, and the 10000x1000x2000 matmul. Results go to
+#   and warm compile times, the 10000x1000x2000 matmul, and fused against
+#   unfused (a conv-BN-ReLU block; LeNet-BN, the residual block and ResNet-18
+#   at batch 32: step times and first-step agreement). Results go to
 #   $OUT (summary.txt, summary.json, the log). Under 8 minutes on an H100.
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -33,6 +35,36 @@ func.func @forward(%a: tensor<10000x1000xf32> {d2l.input = "A"}, %b: tensor<1000
 }
 MLIR
   "$BIN/d2lc" "$BUNDLE/matmul.mlir" -o "$BUNDLE/matmul.cu"
+  # Fusion: one conv-BN-ReLU block (ResNet's 64-channel 3x3 layer at 28x28,
+  # batch 64, with a classifier head), and the BN models, fused and unfused.
+  python3 - "$BUNDLE/conv_bn_relu.mlir" <<'PY'
+import sys
+t = "tensor<64xf32>"
+print(f"""func.func @forward(%x: tensor<64x64x28x28xf32> {{d2l.input = "X"}},
+    %w: tensor<64x64x3x3xf32> {{d2l.param = "0.weight", d2l.init = "xavier_uniform"}},
+    %b: {t} {{d2l.param = "0.bias", d2l.init = "zeros"}},
+    %g: {t} {{d2l.param = "1.weight", d2l.init = "ones"}},
+    %be: {t} {{d2l.param = "1.bias", d2l.init = "zeros"}},
+    %m: {t} {{d2l.state = "1.running_mean", d2l.init = "zeros"}},
+    %v: {t} {{d2l.state = "1.running_var", d2l.init = "ones"}},
+    %fw: tensor<10x64xf32> {{d2l.param = "5.weight", d2l.init = "xavier_uniform"}})
+    -> (tensor<64x10xf32> {{d2l.output = "logits"}}) {{
+  %0 = d2l.conv2d %x, %w, %b {{padding = array<i64: 1, 1>}} : (tensor<64x64x28x28xf32>, tensor<64x64x3x3xf32>, {t}) -> tensor<64x64x28x28xf32>
+  %1 = d2l.batch_norm_inference %0, %g, %be, %m, %v : (tensor<64x64x28x28xf32>, {t}, {t}, {t}, {t}) -> tensor<64x64x28x28xf32>
+  %2 = d2l.relu %1 : tensor<64x64x28x28xf32>
+  %3 = d2l.adaptive_avg_pool2d %2 {{output_size = array<i64: 1, 1>}} : (tensor<64x64x28x28xf32>) -> tensor<64x64x1x1xf32>
+  %4 = d2l.flatten %3 : (tensor<64x64x1x1xf32>) -> tensor<64x64xf32>
+  %5 = d2l.linear %4, %fw : (tensor<64x64xf32>, tensor<10x64xf32>) -> tensor<64x10xf32>
+  return %5 : tensor<64x10xf32>
+}}""", file=open(sys.argv[1], "w"))
+PY
+  for f in "$BUNDLE/conv_bn_relu.mlir" "$ROOT"/models/{lenet_bn,residual_block,resnet18}.mlir; do
+    m=$(basename "$f" .mlir)
+    [ "$m" = conv_bn_relu ] && "$BIN/d2lc" "$f" --train --arch sm_90 -o "$BUNDLE/${m}_fused.cu"
+    [ "$m" != conv_bn_relu ] && "$BIN/d2lc" "$f" --train --arch sm_90 --batch 32 -o "$BUNDLE/${m}_fused.cu"
+    "$BIN/d2lc" "$f" --train --arch sm_90 --no-fuse $([ "$m" != conv_bn_relu ] && echo --batch 32) \
+      -o "$BUNDLE/${m}_unfused.cu"
+  done
   cp -r /usr/include/nlohmann /usr/include/fmt /usr/include/xxhash.h "$BUNDLE/vendor/"
   echo "prepared $BUNDLE ($(ls "$BUNDLE"/*.cu | wc -l) models)"
   exit 0
@@ -56,7 +88,7 @@ DEVICE="${GPU_CHECK_DEVICE:-cuda}"
   done
   [ -n "$PY" ] || { echo "no Python with PyTorch (set PYTHON)"; exit 1; }
   "$PY" "$ROOT/scripts/gpu_check.py" --bundle "$BUNDLE" --bin "$ROOT/build-gpu" \
-    --out "$OUT" --device "$DEVICE"
+    --out "$OUT" --device "$DEVICE" ${GPU_CHECK_ARGS:-}
   rm -rf "$D2LC_CACHE_DIR"
   date
 } 2>&1 | tee "$OUT/gpu-check.log"

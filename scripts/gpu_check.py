@@ -26,11 +26,11 @@ sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from d2lmodels import MODELS, randomize, state_tensors, with_philox_dropout  # noqa: E402
+from d2lmodels import (CNN_MODELS, MODELS, biases_before_bn, randomize,  # noqa: E402
+                       state_tensors, with_philox_dropout)
 from d2ltest import load_safetensors, rel_err, save_safetensors  # noqa: E402
 
 LR, MOMENTUM, WD, SEED = 0.1, 0.9, 1e-3, 77
-BIAS_BEFORE_BN = {"lenet_bn": ("0.bias", "4.bias", "9.bias", "12.bias")}
 
 
 def run(cmd, **kw):
@@ -61,8 +61,9 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="cuda")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(list(MODELS) + list(CNN_MODELS)))
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--fusion-models", default="conv_bn_relu,lenet_bn,residual_block,resnet18")
     args = ap.parse_args()
     device = args.device
     backend = "cuda" if device == "cuda" else "host"
@@ -80,8 +81,10 @@ def main():
     tmp = tempfile.mkdtemp()
     lines = []
     for name in args.models.split(","):
-        make, shape = MODELS[name]
+        make, shape = {**MODELS, **CNN_MODELS}[name]
         cu = os.path.join(args.bundle, f"{name}_train.cu")
+        if not os.path.exists(cu):
+            continue
         result = {}
         # NVRTC (or host) compile: cold, then warm from the cache.
         out = run([compile_tool, cu, "--arch", arch])
@@ -117,8 +120,9 @@ def main():
             loss.backward()
             opt.step()
         errors = {"loss": rel_err(ours["loss"], loss.detach().cpu())}
+        noise = biases_before_bn(net)
         for k, v in state_tensors(net).items():
-            if k not in BIAS_BEFORE_BN.get(name, ()):
+            if k not in noise:
                 errors[k] = rel_err(ours[k], v.cpu())
         worst = max(errors.items(), key=lambda kv: kv[1])
         result["max_rel_err"] = worst[1]
@@ -171,6 +175,47 @@ def main():
                              "d2lc_gflops": flops / ours / 1e9, "torch_gflops": flops / theirs / 1e9}
         line = (f"matmul {m}x{k}x{n}: d2lc {ours * 1e3:.2f} ms ({flops / ours / 1e9:.0f} GFLOP/s), "
                 f"torch.matmul {theirs * 1e3:.2f} ms ({flops / theirs / 1e9:.0f} GFLOP/s)")
+        print(line, flush=True)
+        lines.append(line)
+    # Fused against unfused: the same initial weights (--seed 0) and batch.
+    summary["fusion"] = {}
+    for name in args.fusion_models.split(","):
+        fused = os.path.join(args.bundle, f"{name}_fused.cu")
+        unfused = os.path.join(args.bundle, f"{name}_unfused.cu")
+        if not (os.path.exists(fused) and os.path.exists(unfused)):
+            continue
+        man = json.loads(re.search(r"D2LC-MANIFEST-BEGIN\s*(.*?)\s*D2LC-MANIFEST-END",
+                                   open(fused).read(), re.S).group(1).lstrip("/ \n"))
+        entry = next(e for e in man["entries"] if e["name"] == "train_step")
+        xb = next(b for b in entry["buffers"] if b.get("name") == "X")
+        batch = xb["shape"]
+        g = torch.Generator().manual_seed(5)
+        inp = os.path.join(tmp, f"{name}-in.safetensors")
+        save_safetensors(inp, {"X": torch.rand(batch, generator=g),
+                               "labels": torch.randint(0, 10, (batch[0],), generator=g),
+                               "lr": torch.tensor(LR)})
+        res, outs = {}, {}
+        for tag, cu in (("fused", fused), ("unfused", unfused)):
+            o = os.path.join(tmp, f"{name}-{tag}.safetensors")
+            run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs", inp,
+                 "--seed", "0", "-o", o])
+            outs[tag] = load_safetensors(o)
+            out = run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs",
+                       inp, "--seed", "0", "--repeat", str(args.repeats), "--time"])
+            res[tag + "_step_s"] = float(re.search(r"median ([0-9.]+) s", out).group(1))
+        lf, lu = outs["fused"]["loss"].item(), outs["unfused"]["loss"].item()
+        res["loss_rel_diff"] = abs(lf - lu) / max(abs(lu), 1e-30)
+        # The updated tensors: a figure (ReLU masks flipped by last-bit
+        # differences move some gradients of deep BN nets by percents).
+        res["max_rel_diff"] = max((outs["fused"][k].double() - v.double()).abs().max().item()
+                                  / max(v.double().abs().max().item(), 1e-3)
+                                  for k, v in outs["unfused"].items() if v.is_floating_point())
+        res["speedup"] = res["unfused_step_s"] / res["fused_step_s"]
+        summary["fusion"][name] = res
+        line = (f"fusion {name:15s} batch {batch[0]:4d}  fused {res['fused_step_s'] * 1e3:9.3f} ms"
+                f"  unfused {res['unfused_step_s'] * 1e3:9.3f} ms  unfused/fused "
+                f"{res['speedup']:.2f}x  first-step loss rel diff {res['loss_rel_diff']:.1e}, "
+                f"tensors {res['max_rel_diff']:.1e}")
         print(line, flush=True)
         lines.append(line)
     with open(os.path.join(args.out, "summary.json"), "w") as f:

@@ -18,7 +18,7 @@ import tempfile
 import torch
 import torch.nn.functional as F
 from torch import nn
-from d2lmodels import CNN_MODELS, MODELS, randomize, state_tensors
+from d2lmodels import CNN_MODELS, MODELS, biases_before_bn, randomize, state_tensors
 from d2ltest import Checker, load_safetensors, run_tool, save_safetensors, tool
 
 models_dir, inputs_dir = sys.argv[1], sys.argv[2]
@@ -87,22 +87,6 @@ def reference_step(net, x, y):
     for n, p in net.named_parameters():
         ref["momentum." + n] = opt.state[p]["momentum_buffer"]
     return ref
-
-
-def biases_before_bn(net):
-    """Conv/linear biases a training-mode BatchNorm follows: their exact
-    gradient is zero, so every implementation holds f32 noise there."""
-    names, prev = [], None
-    for name, m in net.named_modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and prev is not None:
-            names.append(prev)
-        prev = name + ".bias" if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None \
-            else None
-    # The residual block's bn1/bn2 follow conv1/conv2 (named, not ordered).
-    for name, m in net.named_modules():
-        if hasattr(m, "conv1") and hasattr(m, "bn1"):
-            names += [f"{name}.conv1.bias", f"{name}.conv2.bias"]
-    return set(names)
 
 
 def compare_step(tag, ours, ref, noise):

@@ -160,3 +160,20 @@ CNN_MODELS = {
     "residual_block": (residual_block, (32, 64, 24, 24)),
     "resnet18": (resnet18, (256, 1, 96, 96)),
 }
+
+
+def biases_before_bn(net):
+    """Names of the conv/linear biases that a training-mode BatchNorm
+    follows: their exact gradient is zero, so every implementation holds f32
+    noise there and they are compared against a scale, not relatively."""
+    names, prev = set(), None
+    for name, m in net.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and prev is not None:
+            names.add(prev)
+        prev = name + ".bias" if isinstance(m, (nn.Conv2d, nn.Linear)) \
+            and m.bias is not None else None
+    # A Residual's bn1/bn2 follow conv1/conv2 (by name, not module order).
+    for name, m in net.named_modules():
+        if isinstance(m, Residual):
+            names |= {f"{name}.conv1.bias", f"{name}.conv2.bias"}
+    return names

@@ -2,7 +2,9 @@
 //
 // Statistics: one block per channel, two passes (the mean, then the squared
 // deviations around it: numerically sound), each a block-level tree
-// reduction. Normalisation and the gradient's final step are pointwise.
+// reduction accumulated in double (a channel holds up to millions of
+// values, and the gradient's sums cancel). Normalisation and the gradient's
+// final step are pointwise.
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,14 +80,14 @@ LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
     double m = bn.getMomentum().convertToDouble();
     double count = double(lay.count());
     os << "  const long long c = blockIdx.x;\n"
-       << "  D2L_SHARED " << T << " red[256];\n"
-       << "  D2L_THREADS {\n    " << T << " s = 0;\n";
+       << "  D2L_SHARED double red[256];\n"
+       << "  D2L_THREADS {\n    double s = 0;\n";
     printChannelLoop(os, lay, "      s += a0[at];\n");
     os << "    red[threadIdx.x] = s;\n  }\n";
     printTreeSum(os, "red");
     os << "  const " << T << " mean = red[0] / " << lit(count) << ";\n"
        << "  D2L_BARRIER;\n"
-       << "  D2L_THREADS {\n    " << T << " s = 0;\n";
+       << "  D2L_THREADS {\n    double s = 0;\n";
     printChannelLoop(os, lay,
                      "      const " + T +
                          " d = a0[at] - mean;\n      s += d * d;\n");
@@ -122,10 +124,10 @@ LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
   if (f == "bn_bwd_reduce") {
     // a0 = dy, a1 = x, a2 = mean, a3 = invstd -> a4 = Σ dy x̂, a5 = Σ dy.
     os << "  const long long c = blockIdx.x;\n"
-       << "  D2L_SHARED " << T << " sdx[256];\n"
-       << "  D2L_SHARED " << T << " sd[256];\n"
+       << "  D2L_SHARED double sdx[256];\n"
+       << "  D2L_SHARED double sd[256];\n"
        << "  const " << T << " mean = a2[c], invstd = a3[c];\n"
-       << "  D2L_THREADS {\n    " << T << " s = 0, t = 0;\n";
+       << "  D2L_THREADS {\n    double s = 0, t = 0;\n";
     printChannelLoop(os, lay,
                      "      const " + T +
                          " g = a0[at];\n      s += g;\n      t += g * (a1[at] "
@@ -207,12 +209,12 @@ LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
               " - th * th);\n";
     }
     os << "  const long long c = blockIdx.x;\n"
-       << "  D2L_SHARED " << T << " sdx[256];\n"
-       << "  D2L_SHARED " << T << " sd[256];\n"
+       << "  D2L_SHARED double sdx[256];\n"
+       << "  D2L_SHARED double sd[256];\n"
        << "  const " << T << " mean = a4[c], invstd = a5[c], w = a2[c], b = "
        << "a3[c];\n"
        << "  (void)b;\n"
-       << "  D2L_THREADS {\n    " << T << " s = 0, t = 0;\n";
+       << "  D2L_THREADS {\n    double s = 0, t = 0;\n";
     // Pass 1 keeps dz in the output buffer, so the activation's derivative
     // is evaluated once per element; pass 2 turns it into dx in place.
     printChannelLoop(os, lay,
