@@ -164,6 +164,8 @@ public:
       buf.first = int(integer(b, "first", bw));
       buf.last = int(integer(b, "last", bw));
       buf.name = b.value("name", "");
+      if (b.contains("offset"))
+        buf.offset = integer(b, "offset", bw);
       uint64_t n = 1;
       for (int64_t d : buf.shape) {
         if (d < 0)
@@ -236,6 +238,8 @@ public:
       spec.ops = l.value("ops", "");
       s.launches.push_back(std::move(spec));
     }
+    if (e.contains("arena"))
+      s.arena = integer(e, "arena", where);
     return s;
   }
 

@@ -17,32 +17,40 @@ bool liveTogether(const PlanRequest &a, const PlanRequest &b) {
 }
 } // namespace
 
-MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
+MemoryPlan planBounds(const std::vector<PlanRequest> &requests,
                       uint64_t alignment) {
   MemoryPlan plan;
   size_t n = requests.size();
   plan.offsets.assign(n, 0);
-  std::vector<uint64_t> size(n);
-  for (size_t i = 0; i < n; ++i) {
-    size[i] = alignUp(requests[i].bytes, alignment);
-    plan.naiveBytes += size[i];
-  }
+  for (size_t i = 0; i < n; ++i)
+    plan.naiveBytes += alignUp(requests[i].bytes, alignment);
   // Lower bound: the peak of live bytes over the launches.
   std::map<int, int64_t> delta;
   for (size_t i = 0; i < n; ++i) {
-    delta[requests[i].first] += int64_t(size[i]);
-    delta[requests[i].last + 1] -= int64_t(size[i]);
+    delta[requests[i].first] += int64_t(alignUp(requests[i].bytes, alignment));
+    delta[requests[i].last + 1] -=
+        int64_t(alignUp(requests[i].bytes, alignment));
   }
   int64_t live = 0;
   for (auto &[t, d] : delta) {
     live += d;
     plan.lowerBound = std::max(plan.lowerBound, uint64_t(live));
   }
+  return plan;
+}
+
+MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
+                      uint64_t alignment) {
+  MemoryPlan plan = planBounds(requests, alignment);
+  size_t n = requests.size();
+  std::vector<uint64_t> size(n);
+  for (size_t i = 0; i < n; ++i)
+    size[i] = alignUp(requests[i].bytes, alignment);
 
   // Greedy placement in a given order; each buffer at the smallest gap that
   // holds it among the buffers it is live with (best fit), else on top.
   auto place = [&](const std::vector<size_t> &order,
-                   std::vector<uint64_t> &offsets) {
+                   std::vector<uint64_t> &offsets, bool firstFit = false) {
     uint64_t arena = 0;
     std::vector<size_t> placed;
     for (size_t i : order) {
@@ -57,7 +65,7 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
           uint64_t gap = lo - cursor;
           if (gap >= size[i] && gap < bestGap) {
             best = cursor;
-            bestGap = gap;
+            bestGap = firstFit ? 0 : gap;
           }
         }
         cursor = std::max(cursor, hi);
@@ -86,16 +94,22 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
       [&](size_t a, size_t b) { return requests[a].first < requests[b].first; },
   };
   plan.arenaBytes = UINT64_MAX;
+  std::vector<size_t> bestOrder;
+  bool bestFirstFit = false;
   for (auto &less : orders) {
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return less(a, b); });
-    std::vector<uint64_t> offsets(n, 0);
-    uint64_t arena = place(order, offsets);
-    if (arena < plan.arenaBytes) {
-      plan.arenaBytes = arena;
-      plan.offsets = offsets;
+    for (bool firstFit : {false, true}) {
+      std::vector<uint64_t> offsets(n, 0);
+      uint64_t arena = place(order, offsets, firstFit);
+      if (arena < plan.arenaBytes) {
+        plan.arenaBytes = arena;
+        plan.offsets = offsets;
+        bestOrder = order;
+        bestFirstFit = firstFit;
+      }
     }
     if (plan.arenaBytes == plan.lowerBound)
       break;
@@ -116,10 +130,40 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return key[a] > key[b]; });
     std::vector<uint64_t> offsets(n, 0);
-    uint64_t arena = place(order, offsets);
+    uint64_t arena = place(order, offsets, attempt % 2);
     if (arena < plan.arenaBytes) {
       plan.arenaBytes = arena;
       plan.offsets = offsets;
+      bestOrder = order;
+      bestFirstFit = attempt % 2;
+    }
+  }
+  // Finally a local search from the best order: swap two buffers, keep the
+  // order when the arena does not grow. Bounded work (each placement is
+  // quadratic in the buffers), so large graphs get fewer steps.
+  if (n > 1 && plan.arenaBytes > plan.lowerBound) {
+    uint64_t budget = 400000000ull / (uint64_t(n) * uint64_t(n) + 1);
+    std::uniform_int_distribution<size_t> pick(0, n - 1);
+    std::vector<size_t> order = bestOrder;
+    uint64_t current = plan.arenaBytes;
+    for (uint64_t step = 0; step < std::min<uint64_t>(budget, 3000) &&
+                            plan.arenaBytes > plan.lowerBound;
+         ++step) {
+      size_t a = pick(rng), b = pick(rng);
+      if (a == b)
+        continue;
+      std::swap(order[a], order[b]);
+      std::vector<uint64_t> offsets(n, 0);
+      uint64_t arena = place(order, offsets, bestFirstFit);
+      if (arena <= current) {
+        current = arena;
+        if (arena < plan.arenaBytes) {
+          plan.arenaBytes = arena;
+          plan.offsets = offsets;
+        }
+      } else {
+        std::swap(order[a], order[b]);
+      }
     }
   }
   if (n == 0)

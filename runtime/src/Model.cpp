@@ -66,10 +66,23 @@ std::vector<uint8_t> constantBytes(const ConstantSpec &c) {
 EntryPlan planEntry(const EntrySpec &spec) {
   EntryPlan result;
   std::vector<PlanRequest> requests;
+  std::vector<uint64_t> given;
   for (const BufferSpec &b : spec.buffers)
-    if (isArenaKind(b.kind))
+    if (isArenaKind(b.kind)) {
       requests.push_back({b.bytes, b.first, b.last});
-  result.plan = planMemory(requests);
+      if (b.offset >= 0)
+        given.push_back(uint64_t(b.offset));
+    }
+  if (spec.arena >= 0 && given.size() == requests.size()) {
+    // The compiler planned the arena (d2lc runs this same planner once, at
+    // compile time); its bound and naive size are recomputed, and the plan
+    // is checked below like any other.
+    result.plan = planBounds(requests);
+    result.plan.offsets = given;
+    result.plan.arenaBytes = uint64_t(spec.arena);
+  } else {
+    result.plan = planMemory(requests);
+  }
   std::string conflict = checkMemoryPlan(requests, result.plan);
   if (!conflict.empty())
     throw Error("internal error: the memory plan of " + spec.name + ": " +

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "d2l/Analysis/MemoryReport.h"
 #include "d2l/Dialect/D2L/IR/D2L.h"
 #include "d2l/Dialect/D2L/Transforms/Pipeline.h"
 #include "d2l/Target/CUDA/CUDAEmitter.h"
@@ -77,6 +78,12 @@ static cl::opt<bool>
                     "kernels and the bytes saved for the backward pass "
                     "instead of CUDA"),
            cl::cat(category));
+
+static cl::opt<bool> memReport(
+    "mem-report",
+    cl::desc("Print, per function, the values saved for the backward pass "
+             "and the memory totals and plan instead of CUDA"),
+    cl::cat(category));
 
 static int fail(const std::string &message) {
   llvm::errs() << "d2lc: error: " << message << "\n";
@@ -160,6 +167,9 @@ int main(int argc, char **argv) {
     module->print(os);
   } else if (report) {
     printReport(*module, os);
+  } else if (memReport) {
+    if (failed(d2l::printMemoryReport(*module, os)))
+      return 1;
   } else {
     d2l::CUDAEmitOptions emitOptions;
     emitOptions.modelName = llvm::sys::path::stem(input).str();

@@ -360,11 +360,13 @@ private:
 
   LogicalResult printKernel(llvm::raw_ostream &os, StringRef name,
                             const Launch &l) {
+    // A kernel that writes over one of its inputs has aliased parameters.
+    bool inPlace = bool(l.attrs.get("in_place"));
     os << "D2L_GLOBAL void D2L_LAUNCH_BOUNDS(256) " << name << "(";
     for (size_t i = 0; i < l.params.size(); ++i) {
       bool in = i < l.numInputs();
       os << (i ? ", " : "") << (in ? "const " : "") << l.scalar(i)
-         << " *__restrict__ " << l.paramName(i);
+         << (inPlace ? " *" : " *__restrict__ ") << l.paramName(i);
     }
     os << ") {\n";
     StringRef f = l.family();
@@ -511,6 +513,8 @@ private:
             j.attribute("buffer", resultBuffers[i]);
           });
       });
+      if (auto arena = func->getAttrOfType<IntegerAttr>("d2l.arena"))
+        j.attribute("arena", arena.getInt());
       j.attributeArray("buffers", [&] {
         for (auto [id, a] : llvm::enumerate(table.getValue())) {
           auto d = cast<DictionaryAttr>(a);
@@ -531,6 +535,8 @@ private:
             j.attribute("last", cast<IntegerAttr>(d.get("last")).getInt());
             std::string name = cast<StringAttr>(d.get("name")).getValue().str();
             j.attribute("name", name);
+            if (auto offset = d.getAs<IntegerAttr>("offset"))
+              j.attribute("offset", offset.getInt());
             if (kind == "parameter" || kind == "state")
               j.attribute("tensor", name);
             if (kind == "constant")

@@ -66,6 +66,8 @@ struct BufferSpec {
   std::string tensor;      // Parameter/State: the tensor's name
   int constant = -1;       // Constant: index into Manifest::constants
   std::string name;        // for reports: the value's name or op
+  /// The compiler's arena offset (arena kinds), or -1 when it planned none.
+  int64_t offset = -1;
 };
 
 struct LaunchSpec {
@@ -88,6 +90,8 @@ struct EntrySpec {
   std::vector<BindingSpec> results;
   std::vector<BufferSpec> buffers;
   std::vector<LaunchSpec> launches;
+  /// The compiler's arena size, or -1 (then the runtime plans the arena).
+  int64_t arena = -1;
 };
 
 struct Manifest {

@@ -36,6 +36,10 @@ struct MemoryPlan {
 MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
                       uint64_t alignment = 256);
 
+/// The lower bound and the naive sum only (no placement).
+MemoryPlan planBounds(const std::vector<PlanRequest> &requests,
+                      uint64_t alignment = 256);
+
 /// An independent check: no two requests that are live at the same time
 /// overlap in the arena, and every one fits in it. Returns "" or the first
 /// conflict.

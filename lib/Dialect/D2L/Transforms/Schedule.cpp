@@ -10,12 +10,15 @@
 #include "d2l/Dialect/D2L/Transforms/Autodiff.h"
 #include "d2l/Dialect/D2L/Transforms/Passes.h"
 
+#include "d2lrt/MemoryPlan.h"
+
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 
 namespace mlir::d2l {
 #define GEN_PASS_DEF_D2LSCHEDULE
@@ -108,6 +111,25 @@ public:
       if (buf.first == INT64_MAX)
         buf.first = buf.last < 0 ? 0 : buf.last;
 
+    // The arena, planned here once with the runtime's own planner (the
+    // runtime checks the plan instead of planning at load time).
+    std::vector<d2lrt::PlanRequest> requests;
+    std::vector<size_t> arenaIds;
+    for (auto [id, buf] : llvm::enumerate(buffers)) {
+      if (buf.kind == "parameter" || buf.kind == "state" ||
+          buf.kind == "constant")
+        continue;
+      requests.push_back(
+          {uint64_t(buf.type.getNumElements() *
+                    ((buf.type.getElementTypeBitWidth() + 7) / 8)),
+           int(buf.first), int(buf.last)});
+      arenaIds.push_back(id);
+    }
+    d2lrt::MemoryPlan plan = d2lrt::planMemory(requests);
+    std::map<size_t, uint64_t> offsetOf;
+    for (auto [k, id] : llvm::enumerate(arenaIds))
+      offsetOf[id] = plan.offsets[k];
+
     SmallVector<Attribute> table;
     for (auto [id, buf] : llvm::enumerate(buffers)) {
       SmallVector<NamedAttribute> fields{
@@ -119,8 +141,12 @@ public:
           b.getNamedAttr("name", b.getStringAttr(buf.name))};
       if (buf.constant)
         fields.push_back(b.getNamedAttr("value", buf.constant));
+      if (offsetOf.count(id))
+        fields.push_back(b.getNamedAttr(
+            "offset", b.getI64IntegerAttr(int64_t(offsetOf[id]))));
       table.push_back(b.getDictionaryAttr(fields));
     }
+    func->setAttr("d2l.arena", b.getI64IntegerAttr(int64_t(plan.arenaBytes)));
     func->setAttr("d2l.buffers", b.getArrayAttr(table));
     func->setAttr("d2l.arg_buffers", b.getDenseI64ArrayAttr(argBuffers));
     func->setAttr("d2l.result_buffers", b.getDenseI64ArrayAttr(resultBuffers));
@@ -134,6 +160,8 @@ private:
   Builder b;
   std::vector<Buffer> buffers;
   llvm::DenseMap<Value, int64_t> bufferOf;
+  /// The values held by each buffer (a value, its views, in-place results).
+  std::map<int64_t, SmallVector<Value>> valuesOf;
   llvm::DenseSet<Operation *> forward;
   llvm::DenseSet<Value> returned;
   int64_t launchCount = 0;
@@ -182,7 +210,56 @@ private:
   int64_t resultBuffer(OpResult r, StringRef name) {
     int64_t id = newBuffer(kindOf(r), r.getType(), name);
     bufferOf[r] = id;
+    valuesOf[id].push_back(r);
     return id;
+  }
+
+  /// The operand whose buffer an elementwise op (or elementwise group) can
+  /// write its result into: same type, a transient buffer of the result's
+  /// kind (an activation or a gradient, never an argument, a saved value or
+  /// a result), and this op the last reader of every value in that buffer.
+  /// Each element is read before it is written by the same thread, so the
+  /// kernel is correct in place (gradient accumulation, ReLU after an add).
+  std::optional<unsigned> inPlaceOperand(Operation *op) {
+    bool elementwise = isFusibleElementwise(op) && !isa<BroadcastToOp>(op);
+    // In an epilogue group, the inputs only the epilogue reads (a GEMM's
+    // operands are read everywhere while outputs are stored).
+    Operation *root = nullptr;
+    if (auto fused = dyn_cast<FusedOp>(op)) {
+      elementwise = fused.getKind() == "elementwise";
+      if (fused.getKind() == "epilogue") {
+        elementwise = true;
+        root = &fused.getBlock().front();
+      }
+    }
+    if (!elementwise || op->getNumResults() != 1)
+      return std::nullopt;
+    OpResult r = op->getResult(0);
+    std::string kind = kindOf(r);
+    if (kind != "activation" && kind != "gradient")
+      return std::nullopt;
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value v = operand.get();
+      if (v.getType() != r.getType() || !bufferOf.count(v))
+        continue;
+      if (root) {
+        BlockArgument arg = cast<FusedOp>(op).getBlock().getArgument(
+            operand.getOperandNumber());
+        if (llvm::is_contained(root->getOperands(), Value(arg)))
+          continue;
+      }
+      int64_t id = bufferOf.lookup(v);
+      if (buffers[id].kind != kind)
+        continue;
+      bool last = llvm::all_of(valuesOf[id], [&](Value u) {
+        return llvm::all_of(u.getUsers(), [&](Operation *user) {
+          return user == op || user->isBeforeInBlock(op);
+        });
+      });
+      if (last)
+        return operand.getOperandNumber();
+    }
+    return std::nullopt;
   }
 
   int64_t workspace(Type type, StringRef name) {
@@ -271,11 +348,22 @@ private:
   NamedAttribute tile(ArrayRef<int64_t> t) {
     return b.getNamedAttr("tile", b.getDenseI64ArrayAttr(t));
   }
+  SmallVector<NamedAttribute> withTile(ArrayRef<int64_t> t,
+                                       ArrayRef<NamedAttribute> more) {
+    SmallVector<NamedAttribute> r{tile(t)};
+    r.append(more.begin(), more.end());
+    return r;
+  }
 
   LogicalResult schedule(Operation *op) {
     // Views: no kernel, the same bytes.
     if (isa<ReshapeOp, FlattenOp>(op)) {
-      bufferOf[op->getResult(0)] = bufferOf.lookup(op->getOperand(0));
+      int64_t id = bufferOf.lookup(op->getOperand(0));
+      bufferOf[op->getResult(0)] = id;
+      valuesOf[id].push_back(op->getResult(0));
+      // A view kept for the backward pass keeps its bytes: they are saved.
+      if (op->hasAttr("d2l.saved") && buffers[id].kind == "activation")
+        buffers[id].kind = "saved";
       return success();
     }
     if (auto cst = dyn_cast<ConstantOp>(op)) {
@@ -287,15 +375,28 @@ private:
     }
     SmallVector<Arg> out;
     SmallVector<int64_t> outIds;
+    std::optional<unsigned> inPlace = inPlaceOperand(op);
     for (OpResult r : op->getResults()) {
-      out.push_back(
-          {resultBuffer(r, op->getName().stripDialect()), r.getType()});
-      outIds.push_back(out.back().id);
+      int64_t id = inPlace ? bufferOf.lookup(op->getOperand(*inPlace))
+                           : resultBuffer(r, op->getName().stripDialect());
+      if (inPlace) {
+        bufferOf[r] = id;
+        valuesOf[id].push_back(r);
+      }
+      out.push_back({id, r.getType()});
+      outIds.push_back(id);
     }
     op->setAttr("d2l.buffer", b.getDenseI64ArrayAttr(outIds));
     SmallVector<Arg> in = argsOf(op->getOperands());
     Type t0 = op->getResult(0).getType();
     int64_t n0 = numElements(op->getResult(0));
+    // Kernels that write over an input are distinct kernels (no
+    // __restrict__ on their parameters).
+    SmallVector<NamedAttribute> elementwiseExtra{
+        b.getNamedAttr("per_thread", b.getI64IntegerAttr(kPerThread))};
+    if (inPlace)
+      elementwiseExtra.push_back(
+          b.getNamedAttr("in_place", b.getI64IntegerAttr(*inPlace)));
 
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case<ReluOp, SigmoidOp, TanhOp, ExpOp, LogOp, SqrtOp, NegOp, AbsOp,
@@ -303,8 +404,7 @@ private:
               SigmoidBackwardOp, TanhBackwardOp, DropoutOp, BroadcastToOp>(
             [&](Operation *) {
               launch(op, "", "pointwise", t0, in, out, pointwiseGrid(n0),
-                     {b.getNamedAttr("per_thread",
-                                     b.getI64IntegerAttr(kPerThread))});
+                     elementwiseExtra);
               return success();
             })
         .Case<MatmulOp, BatchMatmulOp, LinearOp, Conv2dOp, ConvTranspose2dOp,
@@ -315,7 +415,11 @@ private:
         .Case<FusedOp>([&](FusedOp fused) {
           StringRef kind = fused.getKind();
           if (kind == "epilogue") {
-            gemmLaunch(op, &fused.getBlock().front(), t0, in, out);
+            gemmLaunch(
+                op, &fused.getBlock().front(), t0, in, out,
+                inPlace
+                    ? ArrayRef<NamedAttribute>(elementwiseExtra).drop_front()
+                    : ArrayRef<NamedAttribute>());
             return success();
           }
           if (kind == "multi") {
@@ -328,9 +432,8 @@ private:
                                    b.getI64IntegerAttr(kPerThread))});
             return success();
           }
-          launch(
-              op, "", "fused", t0, in, out, pointwiseGrid(n0),
-              {b.getNamedAttr("per_thread", b.getI64IntegerAttr(kPerThread))});
+          launch(op, "", "fused", t0, in, out, pointwiseGrid(n0),
+                 elementwiseExtra);
           return success();
         })
         .Case<Conv2dBackwardFilterOp>([&](Conv2dBackwardFilterOp conv) {
@@ -485,7 +588,7 @@ private:
   /// The GEMM-family launch of `root` (a matmul, linear or convolution),
   /// for `op` itself or for the epilogue group `op` that `root` starts.
   void gemmLaunch(Operation *op, Operation *root, Type t0, ArrayRef<Arg> in,
-                  ArrayRef<Arg> out) {
+                  ArrayRef<Arg> out, ArrayRef<NamedAttribute> more = {}) {
     auto ct = cast<RankedTensorType>(root->getResult(0).getType());
     if (isa<MatmulOp, BatchMatmulOp>(root)) {
       int64_t r = ct.getRank();
@@ -493,7 +596,7 @@ private:
       int64_t batch = r == 3 ? ct.getDimSize(0) : 1;
       auto t = gemmTile(m, n);
       launch(op, "", "gemm", t0, in, out,
-             {ceilDiv(n, t[1]), ceilDiv(m, t[0]), batch}, {tile(t)});
+             {ceilDiv(n, t[1]), ceilDiv(m, t[0]), batch}, withTile(t, more));
       return;
     }
     if (auto lin = dyn_cast<LinearOp>(root)) {
@@ -501,7 +604,7 @@ private:
       int64_t n = w.getDimSize(0), m = ct.getNumElements() / n;
       auto t = gemmTile(m, n);
       launch(op, "", "gemm", t0, in, out,
-             {ceilDiv(n, t[1]), ceilDiv(m, t[0]), 1}, {tile(t)});
+             {ceilDiv(n, t[1]), ceilDiv(m, t[0]), 1}, withTile(t, more));
       return;
     }
     // Convolutions: M = output channels per group, N = batch x pixels.
@@ -510,7 +613,7 @@ private:
     int64_t n = ct.getDimSize(0) * ct.getDimSize(2) * ct.getDimSize(3);
     auto t = gemmTile(m, n);
     launch(op, "", isa<Conv2dOp>(root) ? "conv_fwd" : "conv_transpose", t0, in,
-           out, {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t)});
+           out, {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, withTile(t, more));
   }
 
   /// A reduction of `count` elements into each of `outputs` values: a block

@@ -1,0 +1,139 @@
+//===- MemoryReport.cpp - memory of a scheduled function ------------------===//
+
+#include "d2l/Analysis/MemoryReport.h"
+#include "d2l/Dialect/D2L/IR/D2L.h"
+
+#include "d2lrt/MemoryPlan.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::d2l;
+
+namespace {
+
+int64_t bytesOf(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  return t.getNumElements() * int64_t((t.getElementTypeBitWidth() + 7) / 8);
+}
+
+std::string describe(Operation *op) {
+  std::string name = op->getName().getStringRef().str();
+  if (auto fused = dyn_cast<FusedOp>(op)) {
+    name += " " + fused.getKind().str() + " (";
+    for (Operation &inner : fused.getBlock().without_terminator())
+      name += (&inner == &fused.getBlock().front() ? "" : ", ") +
+              inner.getName().stripDialect().str();
+    name += ")";
+  }
+  return name;
+}
+
+std::string locationOf(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
+       << loc.getColumn();
+  return s;
+}
+
+} // namespace
+
+FailureOr<FunctionMemory> mlir::d2l::analyzeMemory(func::FuncOp func) {
+  auto buffers = func->getAttrOfType<ArrayAttr>("d2l.buffers");
+  if (!buffers)
+    return func.emitError() << "has no schedule (run --d2l-schedule first)";
+  FunctionMemory m;
+  m.function = func.getSymName().str();
+  // Saved values, per op, in program order.
+  for (Operation &op : func.getBody().front())
+    if (auto saved = op.getAttrOfType<DenseI64ArrayAttr>("d2l.saved"))
+      for (int64_t r : saved.asArrayRef())
+        m.saved.push_back({describe(&op), unsigned(r), locationOf(&op),
+                           bytesOf(op.getResult(r).getType())});
+  std::vector<d2lrt::PlanRequest> requests;
+  for (Attribute a : buffers) {
+    auto d = cast<DictionaryAttr>(a);
+    StringRef kind = cast<StringAttr>(d.get("kind")).getValue();
+    StringRef name = cast<StringAttr>(d.get("name")).getValue();
+    int64_t bytes = bytesOf(cast<TypeAttr>(d.get("type")).getValue());
+    if (kind == "parameter")
+      m.parameters += bytes;
+    else if (kind == "state")
+      (name.starts_with("momentum.") ? m.optimizerState : m.batchNormState) +=
+          bytes;
+    else if (kind == "constant")
+      m.constants += bytes;
+    else if (kind == "input")
+      m.inputs += bytes;
+    else if (kind == "saved")
+      m.savedBytes += bytes;
+    else if (kind == "activation")
+      m.activations += bytes;
+    else if (kind == "gradient")
+      m.gradients += bytes;
+    else if (kind == "workspace")
+      m.workspace += bytes;
+    else if (kind == "output")
+      m.outputs += bytes;
+    if (kind == "parameter" || kind == "state" || kind == "constant")
+      continue;
+    requests.push_back({uint64_t(bytes),
+                        int(cast<IntegerAttr>(d.get("first")).getInt()),
+                        int(cast<IntegerAttr>(d.get("last")).getInt())});
+  }
+  // The schedule's plan (d2l.arena), else the runtime's planner.
+  d2lrt::MemoryPlan plan = d2lrt::planBounds(requests);
+  if (auto arena = func->getAttrOfType<IntegerAttr>("d2l.arena"))
+    plan.arenaBytes = uint64_t(arena.getInt());
+  else
+    plan = d2lrt::planMemory(requests);
+  m.arena = plan.arenaBytes;
+  m.lowerBound = plan.lowerBound;
+  m.naive = plan.naiveBytes;
+  for (Operation &op : func.getBody().front())
+    if (auto launches = op.getAttrOfType<ArrayAttr>("d2l.launches"))
+      for (Attribute a : launches)
+        if (cast<DictionaryAttr>(a).get("in_place"))
+          ++m.inPlace;
+  return m;
+}
+
+LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
+                                           llvm::raw_ostream &os) {
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal())
+      continue;
+    auto m = analyzeMemory(func);
+    if (failed(m))
+      return failure();
+    os << "memory of @" << m->function << "\n";
+    os << "saved for the backward pass: " << m->saved.size() << " values\n";
+    for (const SavedValue &s : m->saved)
+      os << llvm::formatv("  {0,12} bytes  {1} #{2}{3}\n", s.bytes, s.op,
+                          s.result,
+                          s.location.empty() ? "" : "  at " + s.location);
+    auto line = [&](StringRef what, uint64_t v) {
+      os << llvm::formatv("  {0,-22} {1,14}\n", what, v);
+    };
+    os << "totals (bytes):\n";
+    line("parameters", m->parameters);
+    line("optimizer state", m->optimizerState);
+    line("batchnorm state", m->batchNormState);
+    line("inputs", m->inputs);
+    line("saved activations", m->savedBytes);
+    line("other activations", m->activations);
+    line("gradients", m->gradients);
+    line("workspace", m->workspace);
+    line("outputs", m->outputs);
+    line("arena", m->arena);
+    line("lower bound", m->lowerBound);
+    line("naive", m->naive);
+    os << llvm::formatv("  {0,-22} {1,14:F3}\n", "arena / lower bound",
+                        m->lowerBound ? double(m->arena) / m->lowerBound : 1.0);
+    os << llvm::formatv("  {0,-22} {1,14}\n", "in-place launches", m->inPlace);
+  }
+  return success();
+}
