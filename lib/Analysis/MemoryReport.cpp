@@ -134,6 +134,27 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
     os << llvm::formatv("  {0,-22} {1,14:F3}\n", "arena / lower bound",
                         m->lowerBound ? double(m->arena) / m->lowerBound : 1.0);
     os << llvm::formatv("  {0,-22} {1,14}\n", "in-place launches", m->inPlace);
+    if (auto remat = func->getAttrOfType<DictionaryAttr>("d2l.remat")) {
+      auto i = [&](StringRef k) {
+        return cast<IntegerAttr>(remat.get(k)).getInt();
+      };
+      os << "recomputation (--d2l-remat, policy "
+         << cast<StringAttr>(remat.get("policy")).getValue() << ", objective "
+         << cast<StringAttr>(remat.get("objective")).getValue() << "):\n";
+      auto line = [&](StringRef what, int64_t v) {
+        os << llvm::formatv("  {0,-22} {1,14}\n", what, v);
+      };
+      line("budget", i("budget"));
+      line("values recomputed", i("recomputed"));
+      line("saved values", i("candidates"));
+      os << llvm::formatv(
+          "  {0,-22} {1,14:e}\n", "extra FLOPs",
+          cast<FloatAttr>(remat.get("extra_flops")).getValueAsDouble());
+      line("saved before", i("saved_before"));
+      line("saved after", i("saved_after"));
+      line("peak estimate before", i("peak_before"));
+      line("peak estimate after", i("peak_after"));
+    }
   }
   return success();
 }

@@ -4,6 +4,8 @@
 //   d2lc-bench MODEL.mlir [--backend host|cuda] [--batch N] [--repeat R]
 //                                          (fused against unfused)
 //   d2lc-bench --compile MODEL.mlir...
+//   d2lc-bench --memory MODEL.mlir... [--batch N]
+//   d2lc-bench --remat-curve MODEL.mlir [--batch N]
 //
 // Prints figures, never asserts: the GEMM kernel's time and GFLOP/s against
 // torch.matmul on the same device; a model's train_step median time against
@@ -15,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "d2l/Analysis/MemoryReport.h"
 #include "d2l/Dialect/D2L/IR/D2L.h"
 #include "d2l/Dialect/D2L/Transforms/Pipeline.h"
 #include "d2l/Target/CUDA/CUDAEmitter.h"
@@ -68,6 +71,16 @@ static cl::opt<double> lr("lr", cl::desc("Learning rate of the steps"),
                           cl::init(0.1), cl::cat(category));
 static cl::opt<bool> noTorch("no-torch", cl::desc("Skip PyTorch"),
                              cl::cat(category));
+static cl::opt<bool>
+    memory("memory",
+           cl::desc("Memory of each model's train_step, fused and unfused, "
+                    "with PyTorch's saved-for-backward bytes"),
+           cl::cat(category));
+static cl::opt<bool> rematCurve(
+    "remat-curve",
+    cl::desc("Saved bytes, arena and extra FLOPs of --d2l-remat at 75, 50 "
+             "and 25% of the saved bytes, per policy, and sqrt"),
+    cl::cat(category));
 
 namespace {
 
@@ -171,6 +184,134 @@ d2lrt::HostTensor randomTensor(d2lrt::DType dtype, std::vector<int64_t> shape,
       t.data<int64_t>()[i] = int64_t(rng() % uint64_t(classes));
   }
   return t;
+}
+
+/// The memory of a model's train_step under `options` (and its remat
+/// record), or failure.
+struct StepMemory {
+  d2l::FunctionMemory m;
+  double extraFlops = 0;
+  int64_t recomputed = 0;
+};
+FailureOr<StepMemory> stepMemory(StringRef text, StringRef name,
+                                 d2l::PipelineOptions options) {
+  DialectRegistry registry;
+  registry.insert<d2l::D2LDialect, func::FuncDialect>();
+  MLIRContext context(registry);
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(text, ParserConfig(&context));
+  if (!module)
+    return failure();
+  options.train = true;
+  options.loss = name == "linear_regression" ? "mse" : "cross_entropy";
+  if (failed(d2l::runPipeline(*module, options)))
+    return failure();
+  auto step = module->lookupSymbol<func::FuncOp>("train_step");
+  auto m = d2l::analyzeMemory(step);
+  if (failed(m))
+    return failure();
+  StepMemory r{*m};
+  if (auto remat = step->getAttrOfType<DictionaryAttr>("d2l.remat")) {
+    r.extraFlops = cast<FloatAttr>(remat.get("extra_flops")).getValueAsDouble();
+    r.recomputed = cast<IntegerAttr>(remat.get("recomputed")).getInt();
+  }
+  return r;
+}
+
+std::string readFile(const std::string &path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+int benchMemory() {
+  llvm::outs() << "train_step memory (bytes), batch "
+               << (batch ? std::to_string(batch)
+                         : std::string("as in the model"))
+               << "\n";
+  llvm::outs() << "model                       saved        arena        "
+                  "bound        naive saved nofuse arena nofuse      PyTorch "
+                  " /torch\n";
+  for (const std::string &path : inputs) {
+    std::string name = llvm::sys::path::stem(path).str();
+    std::string text = readFile(path);
+    d2l::PipelineOptions o;
+    o.batch = batch;
+    auto fused = stepMemory(text, name, o);
+    o.fuse = false;
+    auto unfused = stepMemory(text, name, o);
+    if (failed(fused) || failed(unfused))
+      return fail("cannot compile " + path);
+    // The batch the model ran with, for PyTorch.
+    int64_t n = batch;
+    if (!n) {
+      auto pos = text.find("{d2l.input = \"X\"}");
+      auto open = text.rfind("tensor<", pos);
+      n = std::atoll(text.c_str() + open + 7);
+    }
+    auto torch = runTorch("saved " + name + " " + std::to_string(n));
+    double t = torch.count("saved_bytes") ? torch["saved_bytes"] : 0;
+    llvm::outs() << llvm::format(
+        "%-20s %12lld %12llu %12llu %12llu %12lld %12llu %12.0f %7.2f\n",
+        name.c_str(), (long long)fused->m.savedBytes,
+        (unsigned long long)fused->m.arena,
+        (unsigned long long)fused->m.lowerBound,
+        (unsigned long long)fused->m.naive, (long long)unfused->m.savedBytes,
+        (unsigned long long)unfused->m.arena, t,
+        t > 0 ? double(fused->m.savedBytes) / t : 0.0);
+  }
+  llvm::outs() << "(saved: bytes kept for the backward pass; PyTorch: "
+                  "saved_tensors_hooks, one count per storage, without "
+                  "parameters and input)\n";
+  return 0;
+}
+
+int benchRematCurve() {
+  for (const std::string &path : inputs) {
+    std::string name = llvm::sys::path::stem(path).str();
+    std::string text = readFile(path);
+    d2l::PipelineOptions o;
+    o.batch = batch;
+    auto base = stepMemory(text, name, o);
+    if (failed(base))
+      return fail("cannot compile " + path);
+    llvm::outs() << name << " train_step, recomputation to a budget on the "
+                 << "saved bytes (" << base->m.savedBytes << " without)\n";
+    llvm::outs() << "  policy   budget        saved        arena recomputed "
+                    "   extra FLOPs  planned in\n";
+    llvm::outs() << llvm::format("  %-8s %5.0f%% %12lld %12llu %10d %14.4g\n",
+                                 (const char *)"none", 100.0,
+                                 (long long)base->m.savedBytes,
+                                 (unsigned long long)base->m.arena, 0, 0.0);
+    for (const char *policy : {"exact", "greedy", "sqrt"})
+      for (double fraction : {0.75, 0.5, 0.25}) {
+        if (std::string(policy) == "sqrt" && fraction != 0.75)
+          continue;
+        d2l::PipelineOptions r = o;
+        r.rematPolicy = policy;
+        r.rematObjective = "saved";
+        r.rematBudget =
+            std::string(policy) == "sqrt" ? "" : std::to_string(fraction);
+        auto t0 = std::chrono::steady_clock::now();
+        auto m = stepMemory(text, name, r);
+        double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                .count();
+        if (failed(m)) {
+          llvm::outs() << llvm::format("  %-8s %5.0f%% ", policy,
+                                       fraction * 100)
+                       << "(no solution, see the error above)\n";
+          continue;
+        }
+        llvm::outs() << llvm::format(
+            "  %-8s %5.0f%% %12lld %12llu %10lld %14.4g %10.2fs\n", policy,
+            std::string(policy) == "sqrt" ? 0.0 : fraction * 100,
+            (long long)m->m.savedBytes, (unsigned long long)m->m.arena,
+            (long long)m->recomputed, m->extraFlops, seconds);
+      }
+  }
+  return 0;
 }
 
 int benchMatmul() {
@@ -403,6 +544,10 @@ int main(int argc, char **argv) {
       return benchMatmul();
     if (compileTimes)
       return benchCompile();
+    if (memory)
+      return benchMemory();
+    if (rematCurve)
+      return benchRematCurve();
     if (inputs.empty())
       return fail("give --matmul MxKxN, --compile MODELS, or a model");
     for (const std::string &p : inputs)

@@ -5,6 +5,7 @@ torch.compile is measured).
 
   torch_bench.py matmul M K N DEVICE REPEATS
   torch_bench.py step MODEL BATCH DEVICE REPEATS LR [--compile]
+  torch_bench.py saved MODEL BATCH
 """
 
 import os
@@ -69,6 +70,34 @@ def main():
         if "--compile" in sys.argv and hasattr(torch, "compile"):
             compiled = torch.compile(net)
             print("compiled_median_seconds", timed(lambda: step(compiled), device, repeats))
+        return
+    if kind == "saved":
+        # Bytes PyTorch keeps for the backward pass of one training step:
+        # every tensor autograd saves, counted once per storage, without the
+        # parameters and the input (d2lc counts neither as saved).
+        from d2lmodels import CNN_MODELS, MODELS
+        name, batch = sys.argv[2], int(sys.argv[3])
+        make, shape = {**MODELS, **CNN_MODELS}[name]
+        net = make().train()
+        x = torch.rand((batch,) + tuple(shape[1:]))
+        mse = name == "linear_regression"
+        y = torch.randn(batch, 1) if mse else torch.randint(0, 10, (batch,))
+        skip = {p.data_ptr() for p in net.parameters()} | {x.data_ptr()}
+        seen = {}
+
+        def storage(t):
+            return t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()
+
+        def pack(t):
+            st = storage(t)
+            if st.data_ptr() not in skip:
+                seen[st.data_ptr()] = st.nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = net(x)
+            loss = F.mse_loss(out, y) if mse else F.cross_entropy(out, y)
+        print("saved_bytes", sum(seen.values()))
         return
     raise SystemExit("unknown benchmark " + kind)
 

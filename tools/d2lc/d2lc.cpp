@@ -85,6 +85,24 @@ static cl::opt<bool> memReport(
              "and the memory totals and plan instead of CUDA"),
     cl::cat(category));
 
+static cl::opt<std::string> rematBudget(
+    "remat-budget",
+    cl::desc("With --train: recompute saved activations so that the step's "
+             "memory fits this many bytes (or this fraction, < 1, of it "
+             "without recomputation); see --d2l-remat"),
+    cl::init(""), cl::cat(category));
+static cl::opt<std::string>
+    rematPolicy("remat-policy",
+                cl::desc("With --remat-budget: auto, exact, greedy, or sqrt "
+                         "(Chen et al.'s checkpointing, no budget needed)"),
+                cl::init("auto"), cl::cat(category));
+
+static cl::opt<std::string> rematObjective(
+    "remat-objective",
+    cl::desc("With --remat-budget: what it bounds, peak (the step's memory) "
+             "or saved (the bytes kept for the backward pass)"),
+    cl::init("peak"), cl::cat(category));
+
 static int fail(const std::string &message) {
   llvm::errs() << "d2lc: error: " << message << "\n";
   return 1;
@@ -158,6 +176,9 @@ int main(int argc, char **argv) {
   options.l1 = l1;
   options.emitGrads = emitGrads;
   options.fuse = !noFuse;
+  options.rematBudget = rematBudget;
+  options.rematPolicy = rematPolicy;
+  options.rematObjective = rematObjective;
   if (failed(d2l::runPipeline(*module, options)))
     return 1;
 

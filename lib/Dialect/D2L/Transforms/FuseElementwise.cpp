@@ -38,7 +38,7 @@ public:
       if (g->kind == "elementwise" && isSink(*g))
         sinks.push_back(g.get());
       else
-        materialise(*g, g->kind, g->members.back());
+        materialise(*g, g->kind, g->members.front());
     }
     // Single elementwise ops that are sinks too (e.g. p - lr g).
     for (auto &g : groups)
@@ -56,7 +56,7 @@ public:
     } else {
       for (Group *g : sinks)
         if (g->members.size() >= 2)
-          materialise(*g, g->kind, g->members.back());
+          materialise(*g, g->kind, g->members.front());
     }
   }
 
@@ -133,7 +133,10 @@ private:
     return true;
   }
 
-  /// Replaces the members by one d2l.fused op before `at`.
+  /// Replaces the members by one d2l.fused op before `at`: the group's
+  /// first op for elementwise and epilogue groups (every input of the group
+  /// exists there, and running a GEMM epilogue where the GEMM was keeps its
+  /// operands' lifetimes), the terminator for the merged sinks.
   void materialise(const Group &g, StringRef kind, Operation *at) {
     llvm::SmallPtrSet<Operation *, 16> inGroup(g.members.begin(),
                                                g.members.end());

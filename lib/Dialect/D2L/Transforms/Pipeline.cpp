@@ -38,6 +38,19 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
     // elementwise chains, epilogues and the multi-tensor update.
     if (options.train)
       schedule.addPass(createD2LFuseConvBnRelu());
+  }
+  // Recomputation to a budget: after the training fusion (which decides
+  // what is saved), before elementwise fusion (which groups the recomputed
+  // chains like any others).
+  if (options.train &&
+      (!options.rematBudget.empty() || options.rematPolicy == "sqrt")) {
+    D2LRematOptions o;
+    o.budget = options.rematBudget;
+    o.policy = options.rematPolicy;
+    o.objective = options.rematObjective;
+    schedule.addPass(createD2LRemat(o));
+  }
+  if (options.fuse) {
     schedule.addPass(createD2LFoldBatchNorm());
     schedule.addPass(createD2LFuseElementwise());
   }

@@ -184,9 +184,8 @@ def D2LFuseElementwise : Pass<"d2l-fuse-elementwise", "ModuleOp"> {
     activations, dropout, residual add + ReLU, scalings. A chain that starts
     at a conv2d, conv_transpose2d, conv2d_backward_input, linear, matmul or
     batch_matmul becomes that op's epilogue. An op joins a group only when
-    every other input is defined before the group starts and no value of the
-    group is read outside it before the op, so the group can run where its
-    last op was. Finally the groups whose results only leave the function
+    every other input is defined before the group starts, so the group runs
+    where its first op was (a GEMM epilogue where the GEMM was). Finally the groups whose results only leave the function
     (the update of every parameter and momentum buffer in a training step)
     merge into one launch. Each group becomes a `d2l.fused` op.
   }];
@@ -230,6 +229,33 @@ def D2LFuseConvBnRelu : Pass<"d2l-fuse-conv-bn-relu", "ModuleOp"> {
       activation's output, which the backward pass would read (the next
       convolution's input), is recomputed there from them.
   }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
+def D2LRemat : Pass<"d2l-remat", "ModuleOp"> {
+  let summary = "Recompute saved activations in the backward pass to fit a "
+                "memory budget with the fewest extra FLOPs";
+  let description = [{
+    On a training step: chooses which values saved for the backward pass to
+    recompute (from the values still saved) so that the step's estimated
+    peak memory (`objective=peak`) or the bytes saved for the backward pass
+    (`objective=saved`) fit `budget` (bytes, or a fraction < 1 of the value
+    without recomputation) with the fewest extra FLOPs. `policy`: `exact` (every
+    subset, up to 20 saved values), `greedy` (the largest peak reduction per
+    extra FLOP first), `auto` (exact when possible), `sqrt` (keep every
+    ceil(sqrt(n))-th saved value: Chen et al.'s checkpointing, the
+    baseline). An unreachable budget is an error naming the smallest
+    feasible one. The choice is recorded as `d2l.remat` on the function.
+  }];
+  let options = [
+    Option<"budget", "budget", "std::string", /*default=*/"\"\"",
+           "Bytes, or a fraction (< 1) of the peak without recomputation">,
+    Option<"policy", "policy", "std::string", /*default=*/"\"auto\"",
+           "auto, exact, greedy or sqrt">,
+    Option<"objective", "objective", "std::string", /*default=*/"\"peak\"",
+           "What the budget bounds: peak (the step's memory) or saved (the "
+           "bytes kept for the backward pass)">,
+  ];
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }
 

@@ -25,6 +25,10 @@ struct PipelineOptions {
   /// The fusion passes (--d2l-fuse-conv-bn-relu in training,
   /// --d2l-fold-bn, --d2l-fuse-elementwise); false gives one kernel per op.
   bool fuse = true;
+  /// --d2l-remat when a budget (or policy sqrt) is given.
+  std::string rematBudget;
+  std::string rematPolicy = "auto";
+  std::string rematObjective = "peak";
 };
 
 /// set-batch, train-step, simplify, (fusion), schedule. Diagnostics go to

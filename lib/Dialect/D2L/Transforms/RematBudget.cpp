@@ -1,0 +1,543 @@
+//===- RematBudget.cpp - recompute saved values to fit a memory budget ----===//
+//
+// --d2l-remat="budget=B policy=P" on a training step (after --d2l-train-step
+// and --d2l-simplify; d2lc runs it after --d2l-fuse-conv-bn-relu). The
+// candidates are the saved values: forward values the backward pass reads.
+// Dropping one means recomputing it, right before its first backward use,
+// from the values still saved (and the arguments): its cone of forward ops,
+// convolutions included. The memory of a step is estimated by a liveness
+// simulation over the ops (every value from its definition to its last use,
+// views sharing their source's bytes, a recomputed value live again from
+// its recomputation, its cone's intermediates at that point), which is the
+// bound the planner reaches (within 2%, `--mem-report` prints the planned
+// arena); the cost of a choice is the FLOPs of the cones.
+//
+// Policies: `exact` tries every subset of the candidates (up to 20) and
+// keeps the cheapest that fits; `greedy` drops, one at a time, the value
+// that lowers the peak most per extra FLOP; `auto` is exact when it can be,
+// else greedy; `sqrt` ignores the budget's optimisation and keeps every
+// ceil(sqrt(n))-th candidate in forward order (Chen et al., 2016), the
+// baseline. The budget is in bytes, or a fraction (< 1) of the step's peak
+// without recomputation. A budget that even recomputing every candidate
+// cannot meet is an error naming the smallest feasible budget.
+//
+// The choice is recorded on the function as `d2l.remat` (policy, budget,
+// values recomputed, extra FLOPs, estimated peak and saved bytes before and
+// after), which --mem-report prints.
+//
+//===----------------------------------------------------------------------===//
+
+#include "d2l/Dialect/D2L/Transforms/Autodiff.h"
+#include "d2l/Dialect/D2L/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <cmath>
+#include <map>
+
+namespace mlir::d2l {
+#define GEN_PASS_DEF_D2LREMAT
+#include "d2l/Dialect/D2L/Transforms/Passes.h.inc"
+
+namespace {
+
+int64_t bytesOf(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return t.getNumElements() * int64_t((t.getElementTypeBitWidth() + 7) / 8);
+}
+
+int64_t numel(Type t) { return cast<RankedTensorType>(t).getNumElements(); }
+
+/// Floating-point operations of one op (multiply-adds count two).
+double flopsOf(Operation *op) {
+  if (op->getNumResults() == 0)
+    return 0;
+  double out = double(numel(op->getResult(0).getType()));
+  if (isa<Conv2dOp, Conv2dBatchStatsOp>(op)) {
+    auto w = cast<RankedTensorType>(op->getOperand(1).getType());
+    return 2 * out *
+           double(w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3));
+  }
+  if (auto lin = dyn_cast<LinearOp>(op))
+    return 2 * out *
+           double(
+               cast<RankedTensorType>(lin.getWeight().getType()).getDimSize(1));
+  if (isa<MatmulOp, BatchMatmulOp>(op)) {
+    auto a = cast<RankedTensorType>(op->getOperand(0).getType());
+    bool ta = op->getAttrOfType<BoolAttr>("transpose_lhs").getValue();
+    int64_t r = a.getRank();
+    return 2 * out * double(ta ? a.getDimSize(r - 2) : a.getDimSize(r - 1));
+  }
+  if (isa<MaxPool2dOp, AvgPool2dOp>(op)) {
+    auto k = op->getAttrOfType<DenseI64ArrayAttr>("kernel_size");
+    return out * double(k[0] * k[1]);
+  }
+  if (isa<ReshapeOp, FlattenOp, ConstantOp>(op))
+    return 0;
+  if (isa<BatchNormOp>(op))
+    return 8 * out;
+  return out * std::max<unsigned>(1, op->getNumOperands());
+}
+
+struct Candidate {
+  Value value;
+  int64_t bytes;
+  unsigned position; // of the defining op
+};
+
+class Planner {
+public:
+  explicit Planner(func::FuncOp func) : func(func) {
+    Block &body = func.getBody().front();
+    for (Operation &op : body)
+      position[&op] = unsigned(ops.size()), ops.push_back(&op);
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    SmallVector<Value> work{ret.getOperand(0)};
+    while (!work.empty()) {
+      Operation *def = work.pop_back_val().getDefiningOp();
+      if (def && forward.insert(def).second)
+        llvm::append_range(work, def->getOperands());
+    }
+    // Views share their source's storage.
+    for (BlockArgument a : body.getArguments())
+      storage[a] = a;
+    for (Operation *op : ops)
+      for (Value r : op->getResults())
+        storage[r] = isa<ReshapeOp, FlattenOp>(op)
+                         ? storage.lookup(op->getOperand(0))
+                         : r;
+    for (BlockArgument a : body.getArguments())
+      views[a].push_back(a);
+    for (Operation *op : ops)
+      for (Value r : op->getResults())
+        views[storage.lookup(r)].push_back(r);
+    for (auto &[s, vs] : views) {
+      unsigned lastAll = 0, lastFwd = 0, firstBwd = unsigned(ops.size());
+      if (auto def = s.getDefiningOp())
+        lastAll = lastFwd = position[def];
+      for (Value v : vs)
+        for (Operation *u : v.getUsers()) {
+          if (isa<func::ReturnOp>(u)) {
+            lastAll = lastFwd = unsigned(ops.size());
+          } else {
+            lastAll = std::max(lastAll, position[u]);
+            if (isBackwardUser(u))
+              firstBwd = std::min(firstBwd, position[u]);
+            else
+              lastFwd = std::max(lastFwd, position[u]);
+          }
+        }
+      uses[s] = {lastAll, lastFwd, firstBwd};
+    }
+    for (Operation *op : ops) {
+      if (!forward.contains(op) || isa<ConstantOp>(op))
+        continue;
+      for (Value r : op->getResults()) {
+        if (storage.lookup(r) != r || !hasBackwardUse(r))
+          continue;
+        candidates.push_back({r, bytesOf(r), position[op]});
+        candidateSet.insert(r);
+      }
+    }
+  }
+
+  func::FuncOp func;
+  std::vector<Operation *> ops;
+  llvm::DenseMap<Operation *, unsigned> position;
+  llvm::DenseSet<Operation *> forward;
+  llvm::DenseMap<Value, Value> storage;
+  llvm::DenseMap<Value, SmallVector<Value>> views;
+  struct Uses {
+    unsigned lastAll, lastForward, firstBackward;
+  };
+  llvm::DenseMap<Value, Uses> uses;
+  llvm::DenseSet<Value> candidateSet;
+  std::vector<Candidate> candidates;
+
+  bool isBackwardUser(Operation *user) {
+    return !forward.contains(user) && !isa<func::ReturnOp>(user);
+  }
+  /// Whether a storage's value or one of its views is read backward.
+  bool hasBackwardUse(Value s) {
+    return uses.lookup(s).firstBackward < ops.size();
+  }
+
+  /// The recompute cone of `v` when the values in `dropped` are not saved:
+  /// back through forward ops to saved values, arguments and constants.
+  llvm::SetVector<Operation *> cone(Value v,
+                                    const llvm::DenseSet<Value> &dropped) {
+    llvm::SetVector<Operation *> result;
+    SmallVector<Value> stack{v};
+    llvm::DenseSet<Value> seen;
+    while (!stack.empty()) {
+      Value u = stack.pop_back_val();
+      if (!seen.insert(u).second)
+        continue;
+      Operation *def = u.getDefiningOp();
+      if (!def || isa<ConstantOp>(def))
+        continue;
+      Value s = storage.lookup(u);
+      bool saved = isCandidate(s) && !dropped.contains(s);
+      if (saved && u != v)
+        continue;
+      result.insert(def);
+      llvm::append_range(stack, def->getOperands());
+    }
+    return result;
+  }
+
+  bool isCandidate(Value s) { return candidateSet.contains(s); }
+
+  /// A deterministic order of values: later definitions first.
+  bool later(Value a, Value b) {
+    unsigned pa = position[a.getDefiningOp()], pb = position[b.getDefiningOp()];
+    if (pa != pb)
+      return pa > pb;
+    return cast<OpResult>(a).getResultNumber() >
+           cast<OpResult>(b).getResultNumber();
+  }
+
+  int64_t savedBytes(const llvm::DenseSet<Value> &dropped) {
+    int64_t total = 0;
+    for (const Candidate &c : candidates)
+      if (!dropped.contains(c.value))
+        total += c.bytes;
+    return total;
+  }
+
+  /// One recomputation: the ops cloned, in order, right before the first
+  /// backward reader of `value`; the dropped values it also recomputes on
+  /// the way are reused by their own backward readers (Chen et al.'s
+  /// segments: a run of dropped values is recomputed once).
+  struct Recompute {
+    Value value;
+    unsigned at; // position of the first backward reader
+    SmallVector<Operation *> ops;
+  };
+
+  /// The recomputations of `dropped`, latest values first (the order the
+  /// backward pass needs them). `reuse` maps a dropped value to the
+  /// recomputation that produced it.
+  SmallVector<Recompute> plan(const llvm::DenseSet<Value> &dropped,
+                              llvm::DenseMap<Value, unsigned> &reuse) {
+    SmallVector<Value> order(dropped.begin(), dropped.end());
+    llvm::sort(order, [&](Value a, Value b) { return later(a, b); });
+    SmallVector<Recompute> result;
+    for (Value v : order) {
+      unsigned at = firstBackwardUse(v);
+      if (at >= ops.size())
+        continue;
+      auto r = reuse.find(v);
+      if (r != reuse.end() && result[r->second].at <= at)
+        continue; // already recomputed earlier, still there
+      // The cone: back to saved values, arguments, constants, and dropped
+      // values recomputed before `at`.
+      llvm::SetVector<Operation *> c;
+      SmallVector<Value> stack{v};
+      llvm::DenseSet<Value> seen;
+      while (!stack.empty()) {
+        Value u = stack.pop_back_val();
+        if (!seen.insert(u).second)
+          continue;
+        Operation *def = u.getDefiningOp();
+        if (!def || isa<ConstantOp>(def))
+          continue;
+        Value st = storage.lookup(u);
+        if (u != v && isCandidate(st) && !dropped.contains(st))
+          continue;
+        if (u != v && dropped.contains(st)) {
+          auto e = reuse.find(st);
+          if (e != reuse.end() && result[e->second].at <= at)
+            continue;
+        }
+        c.insert(def);
+        llvm::append_range(stack, def->getOperands());
+      }
+      // The views of `v` the backward pass reads.
+      for (Value x : views.lookup(v))
+        if (x != v)
+          c.insert(x.getDefiningOp());
+      Recompute rc{v, at, SmallVector<Operation *>(c.begin(), c.end())};
+
+      llvm::sort(rc.ops, [&](Operation *a, Operation *b) {
+        return position[a] < position[b];
+      });
+      for (Operation *op : rc.ops)
+        for (Value res : op->getResults())
+          if (dropped.contains(res))
+            reuse[res] = unsigned(result.size());
+      result.push_back(std::move(rc));
+    }
+    return result;
+  }
+
+  /// Estimated peak bytes and extra FLOPs with `dropped` recomputed. Time
+  /// runs in steps of kStride per op, so that a recomputation runs its ops
+  /// one by one just before the op that reads it.
+  static constexpr int64_t kStride = 4096;
+  std::pair<int64_t, double> evaluate(const llvm::DenseSet<Value> &dropped) {
+    std::map<int64_t, int64_t> delta;
+    double flops = 0;
+    auto live = [&](int64_t from, int64_t to, int64_t bytes) {
+      delta[from] += bytes;
+      delta[to + 1] -= bytes;
+    };
+    auto at = [](unsigned position) { return int64_t(position) * kStride; };
+    for (BlockArgument a : func.getBody().front().getArguments()) {
+      bool arena = !func.getArgAttr(a.getArgNumber(), kParamAttr) &&
+                   !func.getArgAttr(a.getArgNumber(), kStateAttr);
+      if (arena)
+        live(0, at(lastUse(a, false)), bytesOf(a));
+    }
+    // Original values: dropped ones live for their forward readers only.
+    for (Operation *op : ops)
+      for (Value r : op->getResults()) {
+        if (storage.lookup(r) != r || isa<ConstantOp>(op))
+          continue;
+        live(at(position[op]), at(lastUse(r, dropped.contains(r))), bytesOf(r));
+      }
+    llvm::DenseMap<Value, unsigned> reuse;
+    for (const Recompute &rc : plan(dropped, reuse)) {
+      int64_t start = at(rc.at) - int64_t(rc.ops.size()) - 1;
+      llvm::DenseMap<Operation *, int64_t> when;
+      for (auto [k, op] : llvm::enumerate(rc.ops))
+        when[op] = start + int64_t(k);
+      for (Operation *op : rc.ops) {
+        flops += flopsOf(op);
+        for (Value r : op->getResults()) {
+          if (storage.lookup(r) != r)
+            continue;
+          if (dropped.contains(r)) {
+            // Recomputed for the backward pass: until its last reader.
+            live(when[op], at(lastUse(r, false)), bytesOf(r));
+            continue;
+          }
+          int64_t end = when[op];
+          for (Value x : views.lookup(r))
+            for (Operation *u : x.getUsers())
+              if (when.count(u))
+                end = std::max(end, when[u]);
+          live(when[op], end, bytesOf(r));
+        }
+      }
+    }
+    int64_t peak = 0, now = 0;
+    for (auto &[t, d] : delta) {
+      now += d;
+      peak = std::max(peak, now);
+    }
+    return {peak, flops};
+  }
+
+  unsigned lastUse(Value s, bool forwardOnly) {
+    return forwardOnly ? uses.lookup(s).lastForward : uses.lookup(s).lastAll;
+  }
+  unsigned firstBackwardUse(Value s) { return uses.lookup(s).firstBackward; }
+
+  /// Recomputes the dropped values (and their views) for the backward
+  /// pass, as planned.
+  void apply(const llvm::DenseSet<Value> &dropped) {
+
+    llvm::DenseMap<Value, unsigned> reuse;
+    SmallVector<Recompute> recomputes = plan(dropped, reuse);
+    llvm::DenseMap<Value, Value> clones; // original -> recomputed
+    for (const Recompute &rc : recomputes) {
+      OpBuilder b(ops[rc.at]);
+      IRMapping map;
+      for (auto &[orig, clone] : clones)
+        map.map(orig, clone);
+      for (Operation *op : rc.ops) {
+        Operation *clone = b.clone(*op, map);
+        for (NamedAttribute a : llvm::to_vector(clone->getAttrs()))
+          if (a.getName().getValue().starts_with("d2l."))
+            clone->removeAttr(a.getName());
+        for (auto [o, c] : llvm::zip(op->getResults(), clone->getResults()))
+          if (dropped.contains(storage.lookup(o)))
+            clones[o] = c;
+      }
+    }
+    // Backward readers of dropped values (and their views) read the
+    // recomputed ones.
+    for (Value v : dropped)
+      for (Value x : views.lookup(v)) {
+        Value c = clones.lookup(x);
+        if (!c)
+          continue;
+        for (OpOperand &use : llvm::make_early_inc_range(x.getUses()))
+          if (isBackwardUser(use.getOwner()) &&
+              c.getDefiningOp()->isBeforeInBlock(use.getOwner()))
+            use.set(c);
+      }
+  }
+};
+
+struct RematPass : impl::D2LRematBase<RematPass> {
+  using D2LRematBase::D2LRematBase;
+
+  /// Errors name the pass and the function (the function's location would
+  /// print the whole signature).
+  static InFlightDiagnostic error(func::FuncOp func) {
+    InFlightDiagnostic d = mlir::emitError(UnknownLoc::get(func.getContext()));
+    d << "--d2l-remat on @" << func.getSymName() << ": ";
+    return d;
+  }
+
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (!func.isExternal() && failed(run(func)))
+        return signalPassFailure();
+  }
+
+  LogicalResult run(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    if (ret.getNumOperands() == 0)
+      return success();
+    auto loss = dyn_cast<RankedTensorType>(ret.getOperand(0).getType());
+    if (!loss || loss.getRank() != 0)
+      return success(); // not a training step
+    if (policy != "auto" && policy != "exact" && policy != "greedy" &&
+        policy != "sqrt")
+      return error(func) << "unknown policy '" << policy
+                         << "' (expected auto, exact, greedy or sqrt)";
+    if (objective != "peak" && objective != "saved")
+      return error(func) << "unknown objective '" << objective
+                         << "' (expected peak or saved)";
+    bool savedObjective = objective == "saved";
+    Planner p(func);
+    llvm::DenseSet<Value> none;
+    // What the budget bounds: the step's peak, or the saved bytes.
+    auto measure = [&](const llvm::DenseSet<Value> &d) {
+      auto [peak, flops] = p.evaluate(d);
+      return std::pair<int64_t, double>(savedObjective ? p.savedBytes(d) : peak,
+                                        flops);
+    };
+    auto [peak0, flops0] = measure(none);
+    (void)flops0;
+    int64_t saved0 = 0;
+    for (const Candidate &c : p.candidates)
+      saved0 += c.bytes;
+    // The budget: bytes, or a fraction of the peak without recomputation.
+    double b = 0;
+    if (!budget.empty() && (StringRef(budget).getAsDouble(b) || b < 0))
+      return error(func) << "budget '" << budget
+                         << "' is not a byte count or a fraction";
+    int64_t target =
+        b < 1 && policy != "sqrt" ? int64_t(b * double(peak0)) : int64_t(b);
+    if (budget.empty() && policy != "sqrt")
+      return error(func) << "give budget=BYTES (or a fraction < 1), or "
+                            "policy=sqrt";
+
+    llvm::DenseSet<Value> best;
+    std::string used = policy;
+    if (policy == "sqrt") {
+      // Keep every k-th candidate in forward order, k = ceil(sqrt(n)).
+      size_t n = p.candidates.size();
+      size_t k = size_t(std::ceil(std::sqrt(double(n))));
+      for (size_t i = 0; i < n; ++i)
+        if (k > 0 && (i + 1) % k != 0)
+          best.insert(p.candidates[i].value);
+    } else if (peak0 > target) {
+      // The lowest peak reached while searching, for the error message.
+      int64_t lowest = peak0;
+      bool found = false;
+      if ((policy == "exact" || policy == "auto") &&
+          p.candidates.size() <= 20) {
+        used = "exact";
+        double bestFlops = INFINITY;
+        size_t n = p.candidates.size();
+        for (uint64_t mask = 1; mask < (uint64_t(1) << n); ++mask) {
+          llvm::DenseSet<Value> d;
+          for (size_t i = 0; i < n; ++i)
+            if (mask >> i & 1)
+              d.insert(p.candidates[i].value);
+          auto [peak, flops] = measure(d);
+          lowest = std::min(lowest, peak);
+          if (peak <= target && flops < bestFlops) {
+            bestFlops = flops;
+            best = d;
+            found = true;
+          }
+        }
+      } else if (policy == "exact") {
+        return error(func) << "policy=exact handles up to 20 saved values; "
+                              "this step has "
+                           << p.candidates.size()
+                           << " (use policy=greedy or auto)";
+      } else {
+        // Greedy: drop the value that lowers the peak most per extra FLOP,
+        // while the peak goes down.
+        used = "greedy";
+        int64_t peak = peak0;
+        double flops = 0;
+        while (peak > target) {
+          int bestIndex = -1;
+          double bestScore = 0;
+          int64_t bestPeak = peak;
+          double bestFlops = flops;
+          for (auto [i, c] : llvm::enumerate(p.candidates)) {
+            if (best.contains(c.value))
+              continue;
+            llvm::DenseSet<Value> d = best;
+            d.insert(c.value);
+            auto [pk, fl] = measure(d);
+            if (pk >= peak)
+              continue;
+            double score = double(peak - pk) / (fl - flops + 1.0);
+            if (score > bestScore) {
+              bestScore = score;
+              bestIndex = int(i);
+              bestPeak = pk;
+              bestFlops = fl;
+            }
+          }
+          if (bestIndex < 0)
+            break;
+          best.insert(p.candidates[bestIndex].value);
+          peak = bestPeak;
+          flops = bestFlops;
+        }
+        lowest = peak;
+        found = peak <= target;
+      }
+      if (!found)
+        return error(func) << "the budget of " << target
+                           << " bytes cannot be met: the lowest "
+                           << (savedObjective ? "saved bytes" : "peak")
+                           << " the " << used << " search reaches is " << lowest
+                           << " bytes, the smallest feasible budget (without "
+                              "recomputation the step needs "
+                           << peak0 << ")";
+    }
+    auto [peak1, flops1] = p.evaluate(best);
+    if (savedObjective)
+      peak0 = p.evaluate(none).first;
+    int64_t saved1 = 0;
+    for (const Candidate &c : p.candidates)
+      if (!best.contains(c.value))
+        saved1 += c.bytes;
+    p.apply(best);
+    Builder bld(func.getContext());
+    func->setAttr(
+        "d2l.remat",
+        bld.getDictionaryAttr(
+            {bld.getNamedAttr("policy", bld.getStringAttr(used)),
+             bld.getNamedAttr("budget", bld.getI64IntegerAttr(target)),
+             bld.getNamedAttr("objective", bld.getStringAttr(objective)),
+             bld.getNamedAttr("recomputed",
+                              bld.getI64IntegerAttr(int64_t(best.size()))),
+             bld.getNamedAttr("candidates", bld.getI64IntegerAttr(
+                                                int64_t(p.candidates.size()))),
+             bld.getNamedAttr("extra_flops", bld.getF64FloatAttr(flops1)),
+             bld.getNamedAttr("peak_before", bld.getI64IntegerAttr(peak0)),
+             bld.getNamedAttr("peak_after", bld.getI64IntegerAttr(peak1)),
+             bld.getNamedAttr("saved_before", bld.getI64IntegerAttr(saved0)),
+             bld.getNamedAttr("saved_after", bld.getI64IntegerAttr(saved1))}));
+    markSavedValues(func);
+    return success();
+  }
+};
+
+} // namespace
+} // namespace mlir::d2l
