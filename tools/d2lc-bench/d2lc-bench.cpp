@@ -97,15 +97,20 @@ std::string tempDir() {
   return d;
 }
 
+/// A context with the dialects the models use.
+std::unique_ptr<MLIRContext> makeContext() {
+  DialectRegistry registry;
+  registry.insert<d2l::D2LDialect, func::FuncDialect>();
+  return std::make_unique<MLIRContext>(registry);
+}
+
 /// Compiles d2l text through the d2lc pipeline to a model.cu at `path`.
 LogicalResult compileModel(StringRef text, StringRef name, bool train,
                            int64_t batchSize, const std::string &path,
                            bool fuse = true) {
-  DialectRegistry registry;
-  registry.insert<d2l::D2LDialect, func::FuncDialect>();
-  MLIRContext context(registry);
+  auto context = makeContext();
   OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(text, ParserConfig(&context));
+      parseSourceString<ModuleOp>(text, ParserConfig(context.get()));
   if (!module)
     return failure();
   d2l::PipelineOptions options;
@@ -195,11 +200,9 @@ struct StepMemory {
 };
 FailureOr<StepMemory> stepMemory(StringRef text, StringRef name,
                                  d2l::PipelineOptions options) {
-  DialectRegistry registry;
-  registry.insert<d2l::D2LDialect, func::FuncDialect>();
-  MLIRContext context(registry);
+  auto context = makeContext();
   OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(text, ParserConfig(&context));
+      parseSourceString<ModuleOp>(text, ParserConfig(context.get()));
   if (!module)
     return failure();
   options.train = true;

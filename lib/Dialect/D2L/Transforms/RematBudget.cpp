@@ -163,30 +163,6 @@ public:
     return uses.lookup(s).firstBackward < ops.size();
   }
 
-  /// The recompute cone of `v` when the values in `dropped` are not saved:
-  /// back through forward ops to saved values, arguments and constants.
-  llvm::SetVector<Operation *> cone(Value v,
-                                    const llvm::DenseSet<Value> &dropped) {
-    llvm::SetVector<Operation *> result;
-    SmallVector<Value> stack{v};
-    llvm::DenseSet<Value> seen;
-    while (!stack.empty()) {
-      Value u = stack.pop_back_val();
-      if (!seen.insert(u).second)
-        continue;
-      Operation *def = u.getDefiningOp();
-      if (!def || isa<ConstantOp>(def))
-        continue;
-      Value s = storage.lookup(u);
-      bool saved = isCandidate(s) && !dropped.contains(s);
-      if (saved && u != v)
-        continue;
-      result.insert(def);
-      llvm::append_range(stack, def->getOperands());
-    }
-    return result;
-  }
-
   bool isCandidate(Value s) { return candidateSet.contains(s); }
 
   /// A deterministic order of values: later definitions first.
