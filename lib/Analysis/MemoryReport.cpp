@@ -47,12 +47,17 @@ FailureOr<FunctionMemory> mlir::d2l::analyzeMemory(func::FuncOp func) {
     return func.emitError() << "has no schedule (run --d2l-schedule first)";
   FunctionMemory m;
   m.function = func.getSymName().str();
-  // Saved values, per op, in program order.
+  // Saved values, per op, in program order. A saved value that is also a
+  // result of the function (the logits of @train_step) lives in an output
+  // buffer and is counted there, not here.
   for (Operation &op : func.getBody().front())
     if (auto saved = op.getAttrOfType<DenseI64ArrayAttr>("d2l.saved"))
       for (int64_t r : saved.asArrayRef())
-        m.saved.push_back({describe(&op), unsigned(r), locationOf(&op),
-                           bytesOf(op.getResult(r).getType())});
+        if (llvm::none_of(op.getResult(r).getUsers(), [](Operation *user) {
+              return isa<func::ReturnOp>(user);
+            }))
+          m.saved.push_back({describe(&op), unsigned(r), locationOf(&op),
+                             bytesOf(op.getResult(r).getType())});
   std::vector<d2lrt::PlanRequest> requests;
   for (Attribute a : buffers) {
     auto d = cast<DictionaryAttr>(a);

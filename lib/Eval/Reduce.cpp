@@ -78,10 +78,12 @@ std::string crossEntropy(const Tensor<T> &logits, const Tensor<T> &labels,
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t k = 0; k < inner; ++k) {
       int64_t label = labels.ints[i * inner + k];
+      if (label == -1)
+        continue; // padding: no loss
       if (label < 0 || label >= c)
         return "label " + std::to_string(label) + " at position " +
                std::to_string(i * inner + k) + " is outside [0, " +
-               std::to_string(c) + ")";
+               std::to_string(c) + ") (and is not -1, padding)";
       const T *px = &logits.data[i * c * inner + k];
       double mx = -INFINITY;
       for (int64_t j = 0; j < c; ++j)
@@ -144,10 +146,12 @@ std::string crossEntropyBackward(const Tensor<T> &gradLoss,
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t k = 0; k < inner; ++k) {
       int64_t label = labels.ints[i * inner + k];
+      if (label == -1)
+        continue; // padding: zero gradient
       if (label < 0 || label >= c)
         return "label " + std::to_string(label) + " at position " +
                std::to_string(i * inner + k) + " is outside [0, " +
-               std::to_string(c) + ")";
+               std::to_string(c) + ") (and is not -1, padding)";
       const T *px = &logits.data[i * c * inner + k];
       double mx = -INFINITY;
       for (int64_t j = 0; j < c; ++j)

@@ -94,6 +94,12 @@ for shape in [(16, 10), (2, 5, 3, 4)]:
     (dx,) = vjp(lambda t: F.cross_entropy(t, labels), [x], gl)
     check_op(c, f"cross_entropy_backward {list(shape)}", "cross_entropy_backward",
              [("gl", gl), ("x", x), ("y", labels)], dx)
+# Padding rows (label -1) get no gradient; the others the mean over all N.
+x, gl = torch.randn(8, 5), torch.tensor(0.7)
+labels = torch.tensor([0, -1, 4, 2, -1, -1, 1, 3])
+(dx,) = vjp(lambda t: F.cross_entropy(t, labels, ignore_index=-1, reduction="sum") / 8, [x], gl)
+check_op(c, "cross_entropy_backward padding", "cross_entropy_backward",
+         [("gl", gl), ("x", x), ("y", labels)], dx)
 
 x = torch.randn(3, 10)
 g = torch.randn(3, 4)

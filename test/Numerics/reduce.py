@@ -1,6 +1,6 @@
 # RUN: %python %s
 # sum, mean, softmax, log_softmax, cross_entropy (mean reduction, class
-# dimension 1, also per-pixel) and mse_loss against PyTorch (f32, rel 1e-5).
+# dimension 1, also per-pixel, label -1 as padding) and mse_loss against PyTorch (f32, rel 1e-5).
 import torch
 import torch.nn.functional as F
 from d2ltest import Checker, check_op, evaluate, single_op
@@ -28,6 +28,14 @@ labels32 = torch.randint(0, 10, (16,), dtype=torch.int32)
 logits = torch.randn(16, 10)
 check_op(c, "cross_entropy i32 labels", "cross_entropy", [("x", logits), ("y", labels32)],
          F.cross_entropy(logits, labels32.long()))
+# Label -1 is padding: no loss, and the mean stays over all N positions
+# (PyTorch: ignore_index=-1 with a sum, divided by N).
+for shape in [(9, 10), (3, 4, 2, 2)]:
+    logits = torch.randn(*shape) * 3
+    labels = torch.randint(0, shape[1], (shape[0],) + shape[2:])
+    labels.view(-1)[::3] = -1
+    check_op(c, f"cross_entropy padding {list(shape)}", "cross_entropy", [("x", logits), ("y", labels)],
+             F.cross_entropy(logits, labels, ignore_index=-1, reduction="sum") / labels.numel())
 for shape in [(10, 1), (4, 5, 6), ()]:
     a, b = torch.randn(shape), torch.randn(shape)
     check_op(c, f"mse_loss {list(shape)}", "mse_loss", [("a", a), ("b", b)], F.mse_loss(a, b))

@@ -194,23 +194,24 @@ LogicalResult mlir::d2l::cuda::printSoftmaxFamily(llvm::raw_ostream &os,
   std::string at = "base + k * " + str(r.inner);
   printRowHead(os, r);
   printLogSumExp(os, r, x, et);
-  // A label outside [0, C) makes the loss NaN (the evaluator reports it;
-  // d2lc-train checks labels before a run).
+  // Label -1 is padding (no loss, no gradient); any other label outside
+  // [0, C) makes the loss NaN (the evaluator reports it).
   os << "      const d2l_i64 label = " << labels << "[row];\n"
-     << "      const bool valid = label >= 0 && label < " << str(r.len)
-     << ";\n";
+     << "      const bool valid = label >= 0 && label < " << str(r.len) << ";\n"
+     << "      const bool pad = label == -1;\n";
   if (forward) {
-    os << "      a2[row] = valid ? mx + " << lg << "(sum) - " << x
-       << "[base + label * " << str(r.inner) << "] : " << literal(NAN, et)
-       << ";\n";
+    os << "      a2[row] = pad ? " << literal(0, et) << " : valid ? mx + " << lg
+       << "(sum) - " << x << "[base + label * " << str(r.inner)
+       << "] : " << literal(NAN, et) << ";\n";
   } else {
     double positions = double(r.outer * r.inner);
     os << "      const " << T << " scale = a0[0] / " << literal(positions, et)
        << ";\n"
        << "      for (long long k = 0; k < " << str(r.len) << "; ++k)\n"
-       << "        a3[" << at << "] = valid ? scale * (" << ex << "(" << x
-       << "[" << at << "] - mx) / sum - (k == label ? " << literal(1, et)
-       << " : " << literal(0, et) << ")) : " << literal(NAN, et) << ";\n";
+       << "        a3[" << at << "] = pad ? " << literal(0, et)
+       << " : valid ? scale * (" << ex << "(" << x << "[" << at
+       << "] - mx) / sum - (k == label ? " << literal(1, et) << " : "
+       << literal(0, et) << ")) : " << literal(NAN, et) << ";\n";
   }
   os << "    }\n  }\n";
   return success();

@@ -1,5 +1,6 @@
 // RUN: d2lc-opt %s --d2l-train-step="momentum=0.9 weight-decay=0.001 emit-grads=true" | FileCheck %s
 // RUN: d2lc-opt %s --d2l-train-step="l1=0.01" | FileCheck %s --check-prefix=L1
+// RUN: d2lc-opt %s --d2l-train-step="emit-logits=true" | FileCheck %s --check-prefix=LOGITS
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-grad-stats -o /dev/null | FileCheck %s --check-prefix=STATS
 
 // A small BatchNorm + dropout network (the shape of the book's models).
@@ -67,6 +68,17 @@ func.func @forward(%x: tensor<8x6xf32> {d2l.input = "X"},
 // L1-NEXT: %[[L1:.+]] = d2l.add %{{.+}}, %[[PEN]] : (tensor<f32>, tensor<f32>) -> tensor<f32>
 // L1: d2l.sign
 // L1: return %[[L1]],
+
+// With emit-logits, the training-mode output of @forward (dropout on,
+// batch statistics) is returned last, under forward's result name.
+// LOGITS-LABEL: func.func @train_step
+// LOGITS-SAME: tensor<4x6xf32> {d2l.param = "0.weight"}
+// LOGITS-SAME: tensor<8x3xf32> {d2l.output = "logits"})
+// LOGITS: d2l.dropout %{{.+}}, %{{.+}} {
+// LOGITS: %[[PRED:.+]] = d2l.linear
+// LOGITS: d2l.cross_entropy %[[PRED]],
+// LOGITS: return {{.*}}, %[[PRED]] : {{.*}}
+// LOGITS-LABEL: func.func @eval_step
 
 // STATS: @forward: 5 ops
 // STATS: @train_step: forward 6 ops, gradient 7 ops (1.17x forward), update 8 ops; saved 6 values, 512 bytes

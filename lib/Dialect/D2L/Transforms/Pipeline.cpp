@@ -22,6 +22,7 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
     o.weightDecay = options.weightDecay;
     o.l1 = options.l1;
     o.emitGrads = options.emitGrads;
+    o.emitLogits = options.emitLogits;
     pm.addPass(createD2LTrainStep(o));
   }
   pm.addPass(createD2LSimplify());

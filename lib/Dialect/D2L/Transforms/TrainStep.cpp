@@ -260,6 +260,12 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
       values.push_back(v);
       attrs.push_back(a);
     }
+    if (emitLogits) {
+      // The training-mode predictions, for the training accuracy.
+      values.push_back(prediction);
+      attrs.push_back(
+          b.getNamedAttr(kOutputAttr, b.getStringAttr(resultName(*step, 0))));
+    }
     setResults(*step, values, attrs);
     markSavedValues(*step);
     return success();

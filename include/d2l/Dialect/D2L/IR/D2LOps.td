@@ -703,7 +703,11 @@ def D2L_CrossEntropyOp : D2L_ShapedOp<"cross_entropy", [D2L_Differentiable]> {
     `logits` is [N, C] (or [N, C, d1, ...] for per-pixel classification),
     `labels` holds class indices in [0, C) with shape [N] (or [N, d1, ...]).
     The result is the 0-d mean over all positions of
-    `-log_softmax(logits, 1)[label]`.
+    `-log_softmax(logits, 1)[label]`. A label of -1 marks padding (the rows
+    that fill a last, partial batch): it contributes no loss and no
+    gradient, and the mean is still over all positions (`d2lc-train` scales
+    the learning rate by N / valid rows). Any other label outside [0, C) is
+    an error in the evaluator and gives NaN in compiled code.
 
     ```mlir
     %loss = d2l.cross_entropy %logits, %y

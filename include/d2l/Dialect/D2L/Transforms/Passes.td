@@ -118,6 +118,9 @@ def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
            "L2 penalty applied by the optimizer, as torch.optim.SGD">,
     Option<"l1", "l1", "double", /*default=*/"0.0",
            "Adds l1 * Σ|p| over the parameters to the loss">,
+    Option<"emitLogits", "emit-logits", "bool", /*default=*/"false",
+           "Also return the training-mode output of @forward (under its "
+           "name), for the training accuracy">,
     Option<"emitGrads", "emit-grads", "bool", /*default=*/"false",
            "Also return the gradients, named grad.<param>">,
   ];

@@ -22,6 +22,9 @@ struct PipelineOptions {
   std::string loss = "cross_entropy";
   double momentum = 0, weightDecay = 0, l1 = 0;
   bool emitGrads = false;
+  /// @train_step also returns the training-mode logits (d2lc-train's
+  /// training accuracy).
+  bool emitLogits = true;
   /// The fusion passes (--d2l-fuse-conv-bn-relu in training,
   /// --d2l-fold-bn, --d2l-fuse-elementwise); false gives one kernel per op.
   bool fuse = true;
