@@ -32,6 +32,6 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.d2lc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["d2lc", "d2lc-opt", "d2lc-run", "d2lc-data", "d2lc-zoo", "d2lrt-compile",
-     "d2lrt-example"], tool_dirs)
+     "d2lrt-example", "d2lc-train"], tool_dirs)
 llvm_config.with_environment("PATH", config.d2lc_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -7,6 +7,7 @@
 #include <zlib.h>
 #endif
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -120,3 +121,23 @@ std::string loadFashionMnist(const std::string &dir, bool train,
 }
 
 } // namespace d2lrt
+
+void d2lrt::resizeBilinear(const float *in, int64_t from, float *out,
+                           int64_t to) {
+  double scale = double(from) / double(to);
+  for (int64_t y = 0; y < to; ++y) {
+    double sy = std::max(0.0, (y + 0.5) * scale - 0.5);
+    int64_t y0 = std::min<int64_t>(int64_t(sy), from - 1);
+    int64_t y1 = std::min<int64_t>(y0 + 1, from - 1);
+    double fy = sy - double(y0);
+    for (int64_t x = 0; x < to; ++x) {
+      double sx = std::max(0.0, (x + 0.5) * scale - 0.5);
+      int64_t x0 = std::min<int64_t>(int64_t(sx), from - 1);
+      int64_t x1 = std::min<int64_t>(x0 + 1, from - 1);
+      double fx = sx - double(x0);
+      double top = in[y0 * from + x0] * (1 - fx) + in[y0 * from + x1] * fx;
+      double bottom = in[y1 * from + x0] * (1 - fx) + in[y1 * from + x1] * fx;
+      out[y * to + x] = float(top * (1 - fy) + bottom * fy);
+    }
+  }
+}

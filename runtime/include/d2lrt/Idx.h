@@ -38,6 +38,12 @@ const char *fashionMnistLabel(int64_t label);
 std::string loadFashionMnist(const std::string &dir, bool train,
                              IdxArray &images, IdxArray &labels);
 
+/// Bilinear resampling of a `from` x `from` image to `to` x `to`, with
+/// half-pixel centres and edge clamping: torchvision's Resize (and
+/// F.interpolate(mode="bilinear", align_corners=False)) when upsampling, as
+/// the book does for AlexNet, VGG, NiN (224) and GoogLeNet, ResNet (96).
+void resizeBilinear(const float *in, int64_t from, float *out, int64_t to);
+
 } // namespace d2lrt
 
 #endif // D2LRT_IDX_H

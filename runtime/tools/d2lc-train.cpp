@@ -1,0 +1,463 @@
+//===- d2lc-train.cpp - train a compiled model on Fashion-MNIST -----------===//
+//
+//   d2lc-train MODEL.cu [--data fashion-mnist|DIR] --epochs E --lr LR
+//              [--batch B] [--resize S] [--backend host|cuda] [--seed S]
+//              [--checkpoint CK.safetensors] [--resume CK.safetensors]
+//              [--plot CURVES.svg] [--limit N] [--test-limit N]
+//              [--no-shuffle] [--host-threads N]
+//
+// The book's train_ch6 with a compiled @train_step (d2lc --train): reads the
+// gzipped IDX files of Debian's dataset-fashion-mnist, shuffles the
+// training set each epoch (seeded), resizes bilinearly like torchvision's
+// Resize when the model takes larger images, and runs @train_step batch by
+// batch; the last, partial batch is padded with rows labelled -1, which the
+// loss ignores, and the learning rate of that step is scaled by N / rows so
+// that the update is the mean over the real rows (no recompilation). After
+// each epoch it prints the book's line (loss, train acc, test acc) and the
+// examples per second; --plot writes the curves as SVG, --checkpoint the
+// parameters and BatchNorm statistics (a PyTorch state_dict, strict) each
+// epoch, atomically; --resume continues from one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "d2lrt/Error.h"
+#include "d2lrt/Idx.h"
+#include "d2lrt/Runtime.h"
+#include "d2lrt/Safetensors.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::string model, data = "fashion-mnist", checkpoint, resume, plot;
+  std::string backend = "host";
+  int epochs = 10;
+  double lr = 0.1;
+  int64_t batch = 0, resize = 0, limit = 0, testLimit = 0;
+  uint64_t seed = 0;
+  unsigned threads = 0;
+  bool shuffle = true;
+};
+
+int usage() {
+  std::fprintf(
+      stderr,
+      "usage: d2lc-train MODEL.cu [--data fashion-mnist|DIR] --epochs E --lr "
+      "LR [--batch B] [--resize S] [--backend host|cuda] [--seed S] "
+      "[--checkpoint CK.safetensors] [--resume CK.safetensors] [--plot "
+      "CURVES.svg] [--limit N] [--test-limit N] [--no-shuffle] "
+      "[--host-threads N]\n");
+  return 2;
+}
+
+[[noreturn]] void fail(const std::string &m) { throw d2lrt::Error(m); }
+
+/// One split of the data set as floats in [0, 1], [N, S, S].
+struct Split {
+  int64_t n = 0, size = 28;
+  std::vector<float> images; // n * size * size
+  std::vector<int64_t> labels;
+};
+
+Split loadSplit(const std::string &dir, bool train, int64_t limit) {
+  d2lrt::IdxArray images, labels;
+  std::string err = d2lrt::loadFashionMnist(dir, train, images, labels);
+  if (!err.empty())
+    fail(err);
+  Split s;
+  s.n = images.dims[0];
+  if (limit > 0)
+    s.n = std::min(s.n, limit);
+  s.images.resize(size_t(s.n * 28 * 28));
+  for (size_t i = 0; i < s.images.size(); ++i)
+    s.images[i] = float(images.data[i]) / 255.0f;
+  s.labels.assign(labels.data.begin(), labels.data.begin() + s.n);
+  return s;
+}
+
+/// The batch of rows `order[begin, begin + N)` as X [N, 1, S, S] and
+/// labels [N]. Rows past the end are padding: images from the start of
+/// `order` labelled -1, so they count in BatchNorm's batch statistics like
+/// any sample (zeros would skew them) but not in the loss or accuracy.
+void fillBatch(const Split &s, const std::vector<int64_t> &order, int64_t begin,
+               int64_t n, int64_t size, d2lrt::HostTensor &x,
+               d2lrt::HostTensor &y) {
+  float *px = x.data<float>();
+  int64_t *py = y.data<int64_t>();
+  for (int64_t r = 0; r < n; ++r) {
+    int64_t i = begin + r;
+    bool pad = i >= int64_t(order.size());
+    int64_t k = order[size_t(
+        pad ? (i - int64_t(order.size())) % int64_t(order.size()) : i)];
+    const float *img = &s.images[size_t(k * 28 * 28)];
+    if (size == 28)
+      std::copy(img, img + 28 * 28, px + r * 28 * 28);
+    else
+      d2lrt::resizeBilinear(img, 28, px + r * size * size, size);
+    py[r] = pad ? -1 : s.labels[size_t(k)];
+  }
+}
+
+/// Correct predictions among the rows with a label (argmax of [N, C]).
+int64_t correct(const d2lrt::HostTensor &logits, const d2lrt::HostTensor &y) {
+  int64_t n = logits.shape[0], c = logits.shape[1], right = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    int64_t label = y.data<int64_t>()[r];
+    if (label < 0)
+      continue;
+    const float *row = logits.data<float>() + r * c;
+    right += int64_t(std::max_element(row, row + c) - row) == label;
+  }
+  return right;
+}
+
+struct EpochResult {
+  double loss, trainAcc, testAcc, examplesPerSecond;
+};
+
+/// The curves as an SVG like the book's Animator: epochs on x, loss and
+/// accuracies on y.
+std::string plotSvg(const std::vector<EpochResult> &h) {
+  const int w = 480, ht = 320, l = 50, r = 20, t = 20, b = 40;
+  double ymax = 1.0;
+  for (const EpochResult &e : h)
+    ymax = std::max(ymax, e.loss);
+  int n = int(h.size());
+  auto X = [&](int i) {
+    return l + (n > 1 ? double(i) * (w - l - r) / (n - 1) : (w - l - r) / 2.0);
+  };
+  auto Y = [&](double v) { return t + (1 - v / ymax) * (ht - t - b); };
+  std::ostringstream os;
+  os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w
+     << "\" height=\"" << ht
+     << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+     << "<line x1=\"" << l << "\" y1=\"" << ht - b << "\" x2=\"" << w - r
+     << "\" y2=\"" << ht - b << "\" stroke=\"black\"/>\n"
+     << "<line x1=\"" << l << "\" y1=\"" << t << "\" x2=\"" << l << "\" y2=\""
+     << ht - b << "\" stroke=\"black\"/>\n"
+     << "<text x=\"" << (w + l) / 2 << "\" y=\"" << ht - 8
+     << "\" text-anchor=\"middle\">epoch</text>\n";
+  for (int i = 0; i < n; ++i)
+    os << "<text x=\"" << X(i) << "\" y=\"" << ht - b + 16
+       << "\" text-anchor=\"middle\">" << i + 1 << "</text>\n";
+  for (int k = 0; k <= 4; ++k) {
+    double v = ymax * k / 4;
+    os << "<text x=\"" << l - 6 << "\" y=\"" << Y(v) + 4
+       << "\" text-anchor=\"end\">" << std::round(v * 100) / 100 << "</text>\n";
+  }
+  struct Series {
+    const char *name, *color, *dash;
+    double EpochResult::*field;
+  };
+  const Series series[] = {
+      {"train loss", "#1f77b4", "", &EpochResult::loss},
+      {"train acc", "#bf00bf", "6,3", &EpochResult::trainAcc},
+      {"test acc", "#008000", "2,3", &EpochResult::testAcc}};
+  int legend = 0;
+  for (const Series &s : series) {
+    os << "<polyline fill=\"none\" stroke=\"" << s.color
+       << "\" stroke-width=\"2\" stroke-dasharray=\"" << s.dash
+       << "\" points=\"";
+    for (int i = 0; i < n; ++i)
+      os << X(i) << "," << Y(h[size_t(i)].*s.field) << " ";
+    os << "\"/>\n";
+    int ly = t + 10 + 16 * legend++;
+    os << "<line x1=\"" << w - r - 110 << "\" y1=\"" << ly << "\" x2=\""
+       << w - r - 85 << "\" y2=\"" << ly << "\" stroke=\"" << s.color
+       << "\" stroke-width=\"2\" stroke-dasharray=\"" << s.dash << "\"/>\n"
+       << "<text x=\"" << w - r - 80 << "\" y=\"" << ly + 4 << "\">" << s.name
+       << "</text>\n";
+  }
+  os << "</svg>\n";
+  return os.str();
+}
+
+int train(const Options &o) {
+  d2lrt::Options ro;
+  ro.device = o.backend == "cuda" ? d2lrt::Device::Cuda : d2lrt::Device::Host;
+  if (o.backend != "host" && o.backend != "cuda")
+    fail("unknown --backend '" + o.backend + "' (host or cuda)");
+  ro.threads = o.threads;
+  d2lrt::Model model(o.model, ro);
+  const d2lrt::EntrySpec *step = model.manifest().entry("train_step");
+  const d2lrt::EntrySpec *eval = model.manifest().entry("eval_step");
+  if (!step || !eval)
+    fail(o.model + " has no @train_step and @eval_step: compile it with "
+                   "d2lc --train");
+  // The compiled batch and image size.
+  const d2lrt::BufferSpec *xb = nullptr;
+  bool hasSeed = false, hasLogits = false;
+  for (const d2lrt::BindingSpec &a : step->arguments) {
+    if (a.name == "X")
+      xb = &step->buffers[size_t(a.buffer)];
+    hasSeed |= a.name == "seed";
+  }
+  std::string logitsName;
+  for (const d2lrt::BindingSpec &r : step->results)
+    if (r.kind == d2lrt::BufferKind::Output && r.name != "loss" &&
+        r.name.rfind("grad.", 0) != 0) {
+      hasLogits = true;
+      logitsName = r.name;
+    }
+  if (!xb || xb->shape.size() != 4 || xb->shape[1] != 1 ||
+      xb->shape[2] != xb->shape[3])
+    fail(o.model + ": @train_step needs an input X of shape [N, 1, S, S] "
+                   "(images)");
+  if (!hasLogits)
+    fail(o.model + ": @train_step does not return the logits: compile it "
+                   "with a d2lc that emits them (d2lc --train)");
+  int64_t n = xb->shape[0], size = xb->shape[2];
+  if (o.batch && o.batch != n)
+    fail("--batch " + std::to_string(o.batch) + " but " + o.model +
+         " was compiled for batch " + std::to_string(n) +
+         " (recompile with d2lc --batch " + std::to_string(o.batch) + ")");
+  if (o.resize && o.resize != size)
+    fail("--resize " + std::to_string(o.resize) + " but " + o.model +
+         " takes " + std::to_string(size) + "x" + std::to_string(size) +
+         " images");
+  if (size != 28 && !o.resize)
+    fail(o.model + " takes " + std::to_string(size) + "x" +
+         std::to_string(size) + " images: pass --resize " +
+         std::to_string(size));
+
+  std::string dir =
+      o.data == "fashion-mnist" ? std::string(d2lrt::kFashionMnistDir) : o.data;
+  Split trainSet = loadSplit(dir, true, o.limit);
+  Split testSet = loadSplit(dir, false, o.testLimit);
+
+  int firstEpoch = 0;
+  int64_t steps = 0;
+  std::vector<EpochResult> history;
+  model.initialize(o.seed);
+  if (!o.resume.empty()) {
+    // Parameters and BatchNorm statistics from the checkpoint; momentum
+    // buffers (not in a state_dict) start at zero again.
+    d2lrt::TensorFile ck;
+    std::string err = d2lrt::readSafetensors(o.resume, ck);
+    if (!err.empty())
+      fail(err);
+    for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
+      const d2lrt::HostTensor *v = ck.find(t.name);
+      if (v)
+        model.setTensor(t.name, *v);
+      else if (t.name.rfind("momentum.", 0) != 0)
+        fail(o.resume + " has no tensor '" + t.name + "'");
+    }
+    auto it = ck.metadata.find("epoch");
+    if (it != ck.metadata.end())
+      firstEpoch = std::atoi(it->second.c_str());
+    it = ck.metadata.find("steps");
+    if (it != ck.metadata.end())
+      steps = std::atoll(it->second.c_str());
+    it = ck.metadata.find("history"); // "loss train test ex/s;" per epoch
+    if (it != ck.metadata.end()) {
+      std::istringstream in(it->second);
+      std::string row;
+      while (std::getline(in, row, ';')) {
+        EpochResult r{};
+        std::istringstream fields(row);
+        if (fields >> r.loss >> r.trainAcc >> r.testAcc >> r.examplesPerSecond)
+          history.push_back(r);
+      }
+    }
+    if (firstEpoch >= o.epochs)
+      fail(o.resume + " is already at epoch " + std::to_string(firstEpoch) +
+           ": pass --epochs greater than that to continue");
+  }
+
+  bool tty = ::isatty(2);
+  std::mt19937_64 rng(o.seed ^ 0x5eedULL);
+  for (int e = 0; e < firstEpoch && o.shuffle; ++e) { // earlier epochs'
+    std::vector<int64_t> skipped(size_t(trainSet.n));
+    std::shuffle(skipped.begin(), skipped.end(), rng);
+  }
+  d2lrt::HostTensor x =
+      d2lrt::HostTensor::zeros(d2lrt::DType::F32, {n, 1, size, size});
+  d2lrt::HostTensor y = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {n});
+  for (int epoch = firstEpoch; epoch < o.epochs; ++epoch) {
+    std::vector<int64_t> order(size_t(trainSet.n));
+    std::iota(order.begin(), order.end(), 0);
+    if (o.shuffle)
+      std::shuffle(order.begin(), order.end(), rng);
+    double lossSum = 0;
+    int64_t right = 0, seen = 0;
+    int64_t batches = (trainSet.n + n - 1) / n;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      int64_t rows = std::min(n, trainSet.n - bi * n);
+      fillBatch(trainSet, order, bi * n, n, size, x, y);
+      d2lrt::TensorFile in;
+      in.set("X", x);
+      in.set("labels", y);
+      d2lrt::HostTensor lr = d2lrt::HostTensor::zeros(d2lrt::DType::F32, {});
+      // The loss is a mean over all N rows; scale so the step is the mean
+      // over the real ones.
+      lr.data<float>()[0] = float(o.lr * double(n) / double(rows));
+      in.set("lr", lr);
+      if (hasSeed) {
+        d2lrt::HostTensor s = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {});
+        s.data<int64_t>()[0] = int64_t(o.seed * 1000003ULL + uint64_t(steps));
+        in.set("seed", s);
+      }
+      d2lrt::TensorFile out = model.run("train_step", in);
+      ++steps;
+      double loss = double(out.find("loss")->data<float>()[0]);
+      if (!std::isfinite(loss))
+        fail("the loss is " + std::to_string(loss) + " at epoch " +
+             std::to_string(epoch + 1) + ", batch " + std::to_string(bi + 1) +
+             ": lower --lr");
+      lossSum += loss * double(n); // the sum over the real rows
+      right += correct(*out.find(logitsName), y);
+      seen += rows;
+      if (tty) {
+        int width = 30, done = int(width * (bi + 1) / batches);
+        std::fprintf(
+            stderr, "\repoch %d/%d [%s%s] %lld/%lld loss %.3f", epoch + 1,
+            o.epochs, std::string(size_t(done), '=').c_str(),
+            std::string(size_t(width - done), ' ').c_str(), (long long)seen,
+            (long long)trainSet.n, lossSum / double(seen));
+      }
+    }
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (tty)
+      std::fprintf(stderr, "\r%*s\r", 80, "");
+    // Test accuracy with @eval_step (inference mode).
+    std::vector<int64_t> testOrder(size_t(testSet.n));
+    std::iota(testOrder.begin(), testOrder.end(), 0);
+    int64_t testRight = 0;
+    for (int64_t b = 0; b < testSet.n; b += n) {
+      fillBatch(testSet, testOrder, b, n, size, x, y);
+      d2lrt::TensorFile in;
+      in.set("X", x);
+      in.set("labels", y);
+      d2lrt::TensorFile out = model.run("eval_step", in);
+      for (const auto &[name, t] : out.tensors)
+        if (name != "loss" && t.shape.size() == 2) {
+          testRight += correct(t, y);
+          break;
+        }
+    }
+    EpochResult r{lossSum / double(seen), double(right) / double(seen),
+                  double(testRight) / double(testSet.n),
+                  double(seen) / seconds};
+    history.push_back(r);
+    std::printf("epoch %d: loss %.3f, train acc %.3f, test acc %.3f\n",
+                epoch + 1, r.loss, r.trainAcc, r.testAcc);
+    std::printf("%.1f examples/sec on %s\n", r.examplesPerSecond,
+                model.deviceName().c_str());
+    std::fflush(stdout);
+
+    if (!o.checkpoint.empty()) {
+      // A PyTorch state_dict: parameters, BatchNorm statistics and their
+      // num_batches_tracked counters (strict loading needs them).
+      d2lrt::TensorFile ck;
+      for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
+        if (t.name.rfind("momentum.", 0) == 0)
+          continue;
+        ck.set(t.name, model.tensor(t.name));
+        const std::string suffix = ".running_mean";
+        if (t.name.size() > suffix.size() &&
+            t.name.compare(t.name.size() - suffix.size(), suffix.size(),
+                           suffix) == 0) {
+          d2lrt::HostTensor c = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {});
+          c.data<int64_t>()[0] = steps;
+          ck.set(t.name.substr(0, t.name.size() - suffix.size()) +
+                     ".num_batches_tracked",
+                 c);
+        }
+      }
+      ck.metadata["epoch"] = std::to_string(epoch + 1);
+      ck.metadata["steps"] = std::to_string(steps);
+      std::ostringstream rows;
+      for (const EpochResult &h : history)
+        rows << h.loss << " " << h.trainAcc << " " << h.testAcc << " "
+             << h.examplesPerSecond << ";";
+      ck.metadata["history"] = rows.str();
+      ck.metadata["model"] = o.model;
+      std::string err = d2lrt::writeSafetensors(o.checkpoint, ck);
+      if (!err.empty())
+        fail(err);
+    }
+    if (!o.plot.empty()) {
+      std::string svg = plotSvg(history);
+      std::string err = d2lrt::writeFileAtomically(
+          o.plot, std::vector<uint8_t>(svg.begin(), svg.end()));
+      if (!err.empty())
+        fail(err);
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    auto number = [&](const char *v, double &out) {
+      char *end = nullptr;
+      out = v ? std::strtod(v, &end) : 0;
+      return v && end && *end == '\0';
+    };
+    const char *v = nullptr;
+    double d = 0;
+    if (a == "--data" && (v = value()))
+      o.data = v;
+    else if (a == "--backend" && (v = value()))
+      o.backend = v;
+    else if (a == "--checkpoint" && (v = value()))
+      o.checkpoint = v;
+    else if (a == "--resume" && (v = value()))
+      o.resume = v;
+    else if (a == "--plot" && (v = value()))
+      o.plot = v;
+    else if (a == "--no-shuffle")
+      o.shuffle = false;
+    else if (a == "--epochs" && number(value(), d) && d >= 1)
+      o.epochs = int(d);
+    else if (a == "--lr" && number(value(), d) && d > 0)
+      o.lr = d;
+    else if (a == "--batch" && number(value(), d) && d >= 1)
+      o.batch = int64_t(d);
+    else if (a == "--resize" && number(value(), d) && d >= 1)
+      o.resize = int64_t(d);
+    else if (a == "--limit" && number(value(), d) && d >= 1)
+      o.limit = int64_t(d);
+    else if (a == "--test-limit" && number(value(), d) && d >= 1)
+      o.testLimit = int64_t(d);
+    else if (a == "--seed" && number(value(), d) && d >= 0)
+      o.seed = uint64_t(d);
+    else if (a == "--host-threads" && number(value(), d) && d >= 0)
+      o.threads = unsigned(d);
+    else if (!a.empty() && a[0] != '-' && o.model.empty())
+      o.model = a;
+    else
+      return usage();
+  }
+  if (o.model.empty())
+    return usage();
+  try {
+    return train(o);
+  } catch (const d2lrt::Error &e) {
+    std::fprintf(stderr, "d2lc-train: error: %s\n", e.what());
+    return 1;
+  }
+}
