@@ -97,13 +97,16 @@ def main():
         mse = name == "linear_regression"
         g = torch.Generator().manual_seed(len(name))
         x = torch.rand(shape, generator=g)
+        # FCN classifies every pixel: 10 items and the background.
+        label_shape = (shape[0],) + ((shape[2], shape[3]) if name == "fcn" else ())
         y = (x.reshape(shape[0], -1)[:, :2] @ torch.tensor([[2.0], [-3.4]]) + 4.2 if mse
-             else torch.randint(0, 10, (shape[0],), generator=g))
+             else torch.randint(0, 11 if name == "fcn" else 10, label_shape, generator=g))
         net = randomize(make(), seed=len(name))
-        net = with_philox_dropout(net, SEED) if name == "mlp_dropout" else net
+        dropout = any(isinstance(m, torch.nn.Dropout) for m in net.modules())
+        net = with_philox_dropout(net, SEED) if dropout else net
         weights = {k: v.clone() for k, v in state_tensors(net).items()}
         inputs = dict(weights, X=x, labels=y, lr=torch.tensor(LR))
-        if name == "mlp_dropout":
+        if dropout:
             inputs["seed"] = torch.tensor(SEED, dtype=torch.int64)
         inp, outp = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
         save_safetensors(inp, inputs)

@@ -86,13 +86,11 @@ Value residual(ModelBuilder &m, const std::string &p, Value x, int64_t channels,
   return m.relu(m.add(y, x));
 }
 
-/// ResNet-18 on 96x96 Fashion-MNIST: b1 = conv 7x7/2, BN, ReLU, max pool
-/// 3/2; b2..b5 = two residual blocks each (64, 128, 256, 512 channels; the
-/// first block of b3..b5 halves the size with a 1x1 shortcut); global
-/// average pool, Flatten, Linear(512, 10). net = nn.Sequential(b1, b2, b3,
-/// b4, b5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, 10)).
-void resnet18(ModelBuilder &m) {
-  Value x = imageInput(m, 256, 96);
+/// ResNet-18's b1..b5: b1 = conv 7x7/2, BN, ReLU, max pool 3/2; b2..b5 =
+/// two residual blocks each (64, 128, 256, 512 channels; the first block of
+/// b3..b5 halves the size with a 1x1 shortcut). Output: 512 channels at
+/// 1/32 of the input size.
+Value resnetBody(ModelBuilder &m, Value x) {
   x = m.maxPool2d(m.relu(m.batchNorm("0.1", m.conv2d("0.0", x, 64, 7, 2, 3))),
                   3, 2, 1);
   const int64_t channels[] = {64, 128, 256, 512};
@@ -102,8 +100,122 @@ void resnet18(ModelBuilder &m) {
       x = residual(m, std::to_string(stage + 1) + "." + std::to_string(i), x,
                    channels[stage], down, down ? 2 : 1);
     }
+  return x;
+}
+
+/// ResNet-18 on 96x96 Fashion-MNIST: net = nn.Sequential(b1, b2, b3, b4,
+/// b5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, 10)).
+void resnet18(ModelBuilder &m) {
+  Value x = resnetBody(m, imageInput(m, 256, 96));
   x = m.flatten(m.adaptiveAvgPool2d(x, 1, 1));
   m.finish({{"logits", m.linear("7", x, 10)}});
+}
+
+/// The book's FCN (14.11) on the ResNet-18 above: its b1..b5 (the network
+/// without pooling, Flatten and the linear head, so nn.Sequential indices
+/// 0..4), then net.add_module('final_conv', nn.Conv2d(512, classes, 1))
+/// and net.add_module('transpose_conv', nn.ConvTranspose2d(classes,
+/// classes, kernel_size=64, padding=16, stride=32)) initialised to
+/// bilinear upsampling. Fashion-MNIST segmentation: 10 item classes plus
+/// background, 96x96 images (3x3 features, upsampled x32 back to 96x96),
+/// batch 32 as the book's FCN.
+void fcn(ModelBuilder &m) {
+  const int64_t classes = 11;
+  Value x = resnetBody(m, imageInput(m, 32, 96));
+  x = m.conv2d("final_conv", x, classes, 1);
+  m.finish({{"logits", m.convTranspose2d("transpose_conv", x, classes, 64, 32,
+                                         16, "bilinear")}});
+}
+
+/// AlexNet as in the book (7.1), for 224x224 inputs, batch 128.
+void alexnet(ModelBuilder &m) {
+  Value x = imageInput(m, 128, 224);
+  x = m.maxPool2d(m.relu(m.conv2d("0", x, 96, 11, 4, 1)), 3, 2);
+  x = m.maxPool2d(m.relu(m.conv2d("3", x, 256, 5, 1, 2)), 3, 2);
+  x = m.relu(m.conv2d("6", x, 384, 3, 1, 1));
+  x = m.relu(m.conv2d("8", x, 384, 3, 1, 1));
+  x = m.maxPool2d(m.relu(m.conv2d("10", x, 256, 3, 1, 1)), 3, 2);
+  x = m.flatten(x);
+  x = m.dropout(m.relu(m.linear("14", x, 4096)), 0.5);
+  x = m.dropout(m.relu(m.linear("17", x, 4096)), 0.5);
+  m.finish({{"logits", m.linear("20", x, 10)}});
+}
+
+/// VGG-11 with a quarter of the channels, as the book trains it (7.2):
+/// conv_arch ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128)); each
+/// vgg_block is nn.Sequential(conv 3x3 p1, ReLU, ..., MaxPool2d(2, 2)).
+void vgg11(ModelBuilder &m) {
+  Value x = imageInput(m, 128, 224);
+  const std::pair<int, int64_t> arch[] = {
+      {1, 16}, {1, 32}, {2, 64}, {2, 128}, {2, 128}};
+  int block = 0;
+  for (auto [convs, channels] : arch) {
+    for (int i = 0; i < convs; ++i)
+      x = m.relu(m.conv2d(std::to_string(block) + "." + std::to_string(2 * i),
+                          x, channels, 3, 1, 1));
+    x = m.maxPool2d(x, 2, 2);
+    ++block;
+  }
+  x = m.flatten(x);
+  x = m.dropout(m.relu(m.linear("6", x, 4096)), 0.5);
+  x = m.dropout(m.relu(m.linear("9", x, 4096)), 0.5);
+  m.finish({{"logits", m.linear("12", x, 10)}});
+}
+
+/// d2l's nin_block: Conv2d(k, s, p), ReLU, then two 1x1 Conv2d + ReLU.
+Value ninBlock(ModelBuilder &m, const std::string &p, Value x, int64_t channels,
+               int64_t kernel, int64_t stride, int64_t padding) {
+  x = m.relu(m.conv2d(p + ".0", x, channels, kernel, stride, padding));
+  x = m.relu(m.conv2d(p + ".2", x, channels, 1));
+  return m.relu(m.conv2d(p + ".4", x, channels, 1));
+}
+
+/// Network in Network (7.3) for 224x224 inputs, batch 128.
+void nin(ModelBuilder &m) {
+  Value x = imageInput(m, 128, 224);
+  x = m.maxPool2d(ninBlock(m, "0", x, 96, 11, 4, 0), 3, 2);
+  x = m.maxPool2d(ninBlock(m, "2", x, 256, 5, 1, 2), 3, 2);
+  x = m.maxPool2d(ninBlock(m, "4", x, 384, 3, 1, 1), 3, 2);
+  x = m.dropout(x, 0.5);
+  x = ninBlock(m, "7", x, 10, 3, 1, 1);
+  m.finish({{"logits", m.flatten(m.adaptiveAvgPool2d(x, 1, 1))}});
+}
+
+/// d2l's Inception(in, c1, c2, c3, c4): 1x1 conv; 1x1 then 3x3; 1x1 then
+/// 5x5; 3x3 max pool then 1x1; ReLU after every conv; concatenated on
+/// channels.
+Value inception(ModelBuilder &m, const std::string &p, Value x, int64_t c1,
+                std::pair<int64_t, int64_t> c2, std::pair<int64_t, int64_t> c3,
+                int64_t c4) {
+  Value p1 = m.relu(m.conv2d(p + ".p1_1", x, c1, 1));
+  Value p2 = m.relu(m.conv2d(p + ".p2_1", x, c2.first, 1));
+  p2 = m.relu(m.conv2d(p + ".p2_2", p2, c2.second, 3, 1, 1));
+  Value p3 = m.relu(m.conv2d(p + ".p3_1", x, c3.first, 1));
+  p3 = m.relu(m.conv2d(p + ".p3_2", p3, c3.second, 5, 1, 2));
+  Value p4 = m.relu(m.conv2d(p + ".p4_2", m.maxPool2d(x, 3, 1, 1), c4, 1));
+  return m.concat({p1, p2, p3, p4}, 1);
+}
+
+/// GoogLeNet (7.4) on 96x96 inputs, batch 128: nn.Sequential(b1, b2, b3,
+/// b4, b5, nn.Linear(1024, 10)).
+void googlenet(ModelBuilder &m) {
+  Value x = imageInput(m, 128, 96);
+  x = m.maxPool2d(m.relu(m.conv2d("0.0", x, 64, 7, 2, 3)), 3, 2, 1);
+  x = m.relu(m.conv2d("1.0", x, 64, 1));
+  x = m.maxPool2d(m.relu(m.conv2d("1.2", x, 192, 3, 1, 1)), 3, 2, 1);
+  x = inception(m, "2.0", x, 64, {96, 128}, {16, 32}, 32);
+  x = inception(m, "2.1", x, 128, {128, 192}, {32, 96}, 64);
+  x = m.maxPool2d(x, 3, 2, 1);
+  x = inception(m, "3.0", x, 192, {96, 208}, {16, 48}, 64);
+  x = inception(m, "3.1", x, 160, {112, 224}, {24, 64}, 64);
+  x = inception(m, "3.2", x, 128, {128, 256}, {24, 64}, 64);
+  x = inception(m, "3.3", x, 112, {144, 288}, {32, 64}, 64);
+  x = inception(m, "3.4", x, 256, {160, 320}, {32, 128}, 128);
+  x = m.maxPool2d(x, 3, 2, 1);
+  x = inception(m, "4.0", x, 256, {160, 320}, {32, 128}, 128);
+  x = inception(m, "4.1", x, 384, {192, 384}, {48, 128}, 128);
+  x = m.flatten(m.adaptiveAvgPool2d(x, 1, 1));
+  m.finish({{"logits", m.linear("5", x, 10)}});
 }
 
 /// One residual block of ResNet-18 with its 1x1 shortcut (the first block
@@ -130,8 +242,13 @@ const ZooEntry kZoo[] = {
     {"mlp_dropout", mlpDropout},
     {"lenet", lenet},
     {"lenet_bn", lenetBN},
+    {"alexnet", alexnet},
+    {"vgg11", vgg11},
+    {"nin", nin},
+    {"googlenet", googlenet},
     {"residual_block", residualBlock},
     {"resnet18", resnet18},
+    {"fcn", fcn},
 };
 
 } // namespace
