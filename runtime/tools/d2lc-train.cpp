@@ -16,7 +16,10 @@
 // each epoch it prints the book's line (loss, train acc, test acc) and the
 // examples per second; --plot writes the curves as SVG, --checkpoint the
 // parameters and BatchNorm statistics (a PyTorch state_dict, strict) each
-// epoch, atomically; --resume continues from one.
+// epoch, atomically; --resume continues from one. A model whose labels are
+// [N, S, S] (FCN) is trained to segment: each pixel brighter than 0.5 is
+// labelled with the item's class, the rest with the background class (the
+// last), and the accuracies are per pixel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,15 +89,22 @@ Split loadSplit(const std::string &dir, bool train, int64_t limit) {
   return s;
 }
 
+/// Segmentation (a model whose labels are [N, S, S], such as FCN): each
+/// pixel brighter than this is labelled with the item's class, the others
+/// with the background class (the last one).
+constexpr float kForeground = 0.5f;
+
 /// The batch of rows `order[begin, begin + N)` as X [N, 1, S, S] and
-/// labels [N]. Rows past the end are padding: images from the start of
-/// `order` labelled -1, so they count in BatchNorm's batch statistics like
-/// any sample (zeros would skew them) but not in the loss or accuracy.
+/// labels [N] (or [N, S, S] per pixel when `y` has that shape). Rows past
+/// the end are padding: images from the start of `order` labelled -1, so
+/// they count in BatchNorm's batch statistics like any sample (zeros would
+/// skew them) but not in the loss or accuracy.
 void fillBatch(const Split &s, const std::vector<int64_t> &order, int64_t begin,
-               int64_t n, int64_t size, d2lrt::HostTensor &x,
-               d2lrt::HostTensor &y) {
+               int64_t n, int64_t size, int64_t background,
+               d2lrt::HostTensor &x, d2lrt::HostTensor &y) {
   float *px = x.data<float>();
   int64_t *py = y.data<int64_t>();
+  const bool perPixel = y.shape.size() == 3;
   for (int64_t r = 0; r < n; ++r) {
     int64_t i = begin + r;
     bool pad = i >= int64_t(order.size());
@@ -105,20 +115,37 @@ void fillBatch(const Split &s, const std::vector<int64_t> &order, int64_t begin,
       std::copy(img, img + 28 * 28, px + r * 28 * 28);
     else
       d2lrt::resizeBilinear(img, 28, px + r * size * size, size);
-    py[r] = pad ? -1 : s.labels[size_t(k)];
+    if (!perPixel) {
+      py[r] = pad ? -1 : s.labels[size_t(k)];
+      continue;
+    }
+    const float *pixels = px + r * size * size;
+    for (int64_t p = 0; p < size * size; ++p)
+      py[r * size * size + p] = pad                       ? -1
+                                : pixels[p] > kForeground ? s.labels[size_t(k)]
+                                                          : background;
   }
 }
 
-/// Correct predictions among the rows with a label (argmax of [N, C]).
+/// Correct predictions among the positions with a label: the argmax over
+/// dimension 1 of logits [N, C, d...] against labels [N, d...].
 int64_t correct(const d2lrt::HostTensor &logits, const d2lrt::HostTensor &y) {
   int64_t n = logits.shape[0], c = logits.shape[1], right = 0;
-  for (int64_t r = 0; r < n; ++r) {
-    int64_t label = y.data<int64_t>()[r];
-    if (label < 0)
-      continue;
-    const float *row = logits.data<float>() + r * c;
-    right += int64_t(std::max_element(row, row + c) - row) == label;
-  }
+  int64_t inner = logits.numel() / (n * c);
+  const float *pl = logits.data<float>();
+  const int64_t *py = y.data<int64_t>();
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t k = 0; k < inner; ++k) {
+      int64_t label = py[r * inner + k];
+      if (label < 0)
+        continue;
+      const float *v = pl + r * c * inner + k;
+      int64_t best = 0;
+      for (int64_t j = 1; j < c; ++j)
+        if (v[j * inner] > v[best * inner])
+          best = j;
+      right += best == label;
+    }
   return right;
 }
 
@@ -197,19 +224,24 @@ int train(const Options &o) {
     fail(o.model + " has no @train_step and @eval_step: compile it with "
                    "d2lc --train");
   // The compiled batch and image size.
-  const d2lrt::BufferSpec *xb = nullptr;
+  const d2lrt::BufferSpec *xb = nullptr, *yb = nullptr;
   bool hasSeed = false, hasLogits = false;
   for (const d2lrt::BindingSpec &a : step->arguments) {
     if (a.name == "X")
       xb = &step->buffers[size_t(a.buffer)];
+    if (a.name == "labels")
+      yb = &step->buffers[size_t(a.buffer)];
     hasSeed |= a.name == "seed";
   }
   std::string logitsName;
+  int64_t classes = 0;
   for (const d2lrt::BindingSpec &r : step->results)
     if (r.kind == d2lrt::BufferKind::Output && r.name != "loss" &&
         r.name.rfind("grad.", 0) != 0) {
       hasLogits = true;
       logitsName = r.name;
+      const std::vector<int64_t> &shape = step->buffers[size_t(r.buffer)].shape;
+      classes = shape.size() >= 2 ? shape[1] : 0;
     }
   if (!xb || xb->shape.size() != 4 || xb->shape[1] != 1 ||
       xb->shape[2] != xb->shape[3])
@@ -219,6 +251,20 @@ int train(const Options &o) {
     fail(o.model + ": @train_step does not return the logits: compile it "
                    "with a d2lc that emits them (d2lc --train)");
   int64_t n = xb->shape[0], size = xb->shape[2];
+  // Classification (labels [N]) or segmentation (labels [N, S, S]: the
+  // classes are the items and the background, the last class).
+  const bool perPixel = yb && yb->shape.size() == 3;
+  if (!yb || !(yb->shape == std::vector<int64_t>{n} ||
+               yb->shape == std::vector<int64_t>{n, size, size}))
+    fail(o.model + ": @train_step needs labels of shape [" + std::to_string(n) +
+         "] (classes) or [" + std::to_string(n) + ", " + std::to_string(size) +
+         ", " + std::to_string(size) + "] (a class per pixel)");
+  if (classes < (perPixel ? 11 : 10))
+    fail(o.model + " predicts " + std::to_string(classes) +
+         " classes; Fashion-MNIST has 10" +
+         (perPixel ? " and segmentation adds the background" : ""));
+  const int64_t positions = perPixel ? size * size : 1; // labels per row
+  const int64_t background = classes - 1;
   if (o.batch && o.batch != n)
     fail("--batch " + std::to_string(o.batch) + " but " + o.model +
          " was compiled for batch " + std::to_string(n) +
@@ -285,7 +331,7 @@ int train(const Options &o) {
   }
   d2lrt::HostTensor x =
       d2lrt::HostTensor::zeros(d2lrt::DType::F32, {n, 1, size, size});
-  d2lrt::HostTensor y = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {n});
+  d2lrt::HostTensor y = d2lrt::HostTensor::zeros(d2lrt::DType::I64, yb->shape);
   for (int epoch = firstEpoch; epoch < o.epochs; ++epoch) {
     std::vector<int64_t> order(size_t(trainSet.n));
     std::iota(order.begin(), order.end(), 0);
@@ -297,7 +343,7 @@ int train(const Options &o) {
     auto t0 = std::chrono::steady_clock::now();
     for (int64_t bi = 0; bi < batches; ++bi) {
       int64_t rows = std::min(n, trainSet.n - bi * n);
-      fillBatch(trainSet, order, bi * n, n, size, x, y);
+      fillBatch(trainSet, order, bi * n, n, size, background, x, y);
       d2lrt::TensorFile in;
       in.set("X", x);
       in.set("labels", y);
@@ -340,23 +386,25 @@ int train(const Options &o) {
     std::iota(testOrder.begin(), testOrder.end(), 0);
     int64_t testRight = 0;
     for (int64_t b = 0; b < testSet.n; b += n) {
-      fillBatch(testSet, testOrder, b, n, size, x, y);
+      fillBatch(testSet, testOrder, b, n, size, background, x, y);
       d2lrt::TensorFile in;
       in.set("X", x);
       in.set("labels", y);
       d2lrt::TensorFile out = model.run("eval_step", in);
-      for (const auto &[name, t] : out.tensors)
-        if (name != "loss" && t.shape.size() == 2) {
-          testRight += correct(t, y);
-          break;
-        }
+      const d2lrt::HostTensor *logits = out.find(logitsName);
+      if (!logits)
+        fail(o.model + ": @eval_step does not return '" + logitsName + "'");
+      testRight += correct(*logits, y);
     }
-    EpochResult r{lossSum / double(seen), double(right) / double(seen),
-                  double(testRight) / double(testSet.n),
+    // Accuracies per label: per example, or per pixel for segmentation.
+    EpochResult r{lossSum / double(seen),
+                  double(right) / double(seen * positions),
+                  double(testRight) / double(testSet.n * positions),
                   double(seen) / seconds};
     history.push_back(r);
-    std::printf("epoch %d: loss %.3f, train acc %.3f, test acc %.3f\n",
-                epoch + 1, r.loss, r.trainAcc, r.testAcc);
+    std::printf("epoch %d: loss %.3f, train acc %.3f, test acc %.3f%s\n",
+                epoch + 1, r.loss, r.trainAcc, r.testAcc,
+                perPixel ? " (per pixel)" : "");
     std::printf("%.1f examples/sec on %s\n", r.examplesPerSecond,
                 model.deviceName().c_str());
     std::fflush(stdout);
