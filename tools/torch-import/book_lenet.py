@@ -1,0 +1,15 @@
+# LeNet exactly as Dive into Deep Learning writes it (6.6), for
+#   build/bin/torch-import tools/torch-import/book_lenet.py:net \
+#       --input-shape 256x1x28x28 -o lenet_imported.mlir
+import torch
+from torch import nn
+
+net = nn.Sequential(
+    nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+    nn.AvgPool2d(kernel_size=2, stride=2),
+    nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+    nn.AvgPool2d(kernel_size=2, stride=2),
+    nn.Flatten(),
+    nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
+    nn.Linear(120, 84), nn.Sigmoid(),
+    nn.Linear(84, 10))
