@@ -1,6 +1,7 @@
-# RUN: %python %s
+# RUN: %python %s %src_root
 # torch-import turns the book's own PyTorch code, pasted as a reader would,
-# into d2l models with the same parameter names: LeNet (nn.Sequential),
+# into d2l models with the same parameter names: LeNet (nn.Sequential,
+# tools/torch-import/book_lenet.py),
 # NiN's nin_block, GoogLeNet's Inception and ResNet's Residual (nn.Module
 # classes with forward methods, F.relu, torch.cat, Y += X). For each, with
 # the module's own weights (--weights): the logits of @forward (eval mode)
@@ -10,6 +11,7 @@
 # PyTorch, f32 relative 1e-5 / 1e-4. And bad input is an error naming the
 # problem, with exit status 1 and no output file.
 import os
+import sys
 import tempfile
 import textwrap
 
@@ -21,17 +23,8 @@ c = Checker()
 tmp = tempfile.mkdtemp()
 HEAD = "import torch\nfrom torch import nn\nfrom torch.nn import functional as F\n\n"
 
-LENET = """
-net = nn.Sequential(
-    nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
-    nn.AvgPool2d(kernel_size=2, stride=2),
-    nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
-    nn.AvgPool2d(kernel_size=2, stride=2),
-    nn.Flatten(),
-    nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
-    nn.Linear(120, 84), nn.Sigmoid(),
-    nn.Linear(84, 10))
-"""
+# LeNet: the example the README imports.
+LENET = open(os.path.join(sys.argv[1], "tools", "torch-import", "book_lenet.py")).read()
 
 NIN = """
 def nin_block(in_channels, out_channels, kernel_size, strides, padding):
