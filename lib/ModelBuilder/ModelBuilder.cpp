@@ -142,6 +142,30 @@ Value ModelBuilder::concat(ValueRange xs, int64_t dimension) {
   return b.create<ConcatOp>(loc(), xs, b.getI64IntegerAttr(dimension));
 }
 
+Value ModelBuilder::residualBlock(StringRef prefix, Value x, int64_t channels,
+                                  bool conv1x1, int64_t stride) {
+  Value y =
+      relu(batchNorm(join(prefix, "bn1"),
+                     conv2d(join(prefix, "conv1"), x, channels, 3, stride, 1)));
+  y = batchNorm(join(prefix, "bn2"),
+                conv2d(join(prefix, "conv2"), y, channels, 3, 1, 1));
+  if (conv1x1)
+    x = conv2d(join(prefix, "conv3"), x, channels, 1, stride, 0);
+  return relu(add(y, x));
+}
+
+Value ModelBuilder::inceptionBlock(StringRef prefix, Value x, int64_t c1,
+                                   std::pair<int64_t, int64_t> c2,
+                                   std::pair<int64_t, int64_t> c3, int64_t c4) {
+  Value p1 = relu(conv2d(join(prefix, "p1_1"), x, c1, 1));
+  Value p2 = relu(conv2d(join(prefix, "p2_1"), x, c2.first, 1));
+  p2 = relu(conv2d(join(prefix, "p2_2"), p2, c2.second, 3, 1, 1));
+  Value p3 = relu(conv2d(join(prefix, "p3_1"), x, c3.first, 1));
+  p3 = relu(conv2d(join(prefix, "p3_2"), p3, c3.second, 5, 1, 2));
+  Value p4 = relu(conv2d(join(prefix, "p4_2"), maxPool2d(x, 3, 1, 1), c4, 1));
+  return concat({p1, p2, p3, p4}, 1);
+}
+
 func::FuncOp
 ModelBuilder::finish(ArrayRef<std::pair<std::string, Value>> outputs) {
   SmallVector<Value> values;

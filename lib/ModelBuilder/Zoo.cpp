@@ -72,20 +72,6 @@ void lenetBN(ModelBuilder &m) {
   m.finish({{"logits", m.linear("15", x, 10)}});
 }
 
-/// d2l's Residual(input_channels, num_channels, use_1x1conv, strides):
-/// Y = ReLU(BN(conv3x3(X))); Y = BN(conv3x3(Y)); ReLU(Y + shortcut(X)),
-/// the shortcut a 1x1 convolution when the shape changes. The convolutions
-/// keep their biases, as in the book.
-Value residual(ModelBuilder &m, const std::string &p, Value x, int64_t channels,
-               bool conv1x1, int64_t stride) {
-  Value y = m.relu(m.batchNorm(
-      p + ".bn1", m.conv2d(p + ".conv1", x, channels, 3, stride, 1)));
-  y = m.batchNorm(p + ".bn2", m.conv2d(p + ".conv2", y, channels, 3, 1, 1));
-  if (conv1x1)
-    x = m.conv2d(p + ".conv3", x, channels, 1, stride, 0);
-  return m.relu(m.add(y, x));
-}
-
 /// ResNet-18's b1..b5: b1 = conv 7x7/2, BN, ReLU, max pool 3/2; b2..b5 =
 /// two residual blocks each (64, 128, 256, 512 channels; the first block of
 /// b3..b5 halves the size with a 1x1 shortcut). Output: 512 channels at
@@ -97,8 +83,8 @@ Value resnetBody(ModelBuilder &m, Value x) {
   for (int stage = 0; stage < 4; ++stage)
     for (int i = 0; i < 2; ++i) {
       bool down = stage > 0 && i == 0;
-      x = residual(m, std::to_string(stage + 1) + "." + std::to_string(i), x,
-                   channels[stage], down, down ? 2 : 1);
+      x = m.residualBlock(std::to_string(stage + 1) + "." + std::to_string(i),
+                          x, channels[stage], down, down ? 2 : 1);
     }
   return x;
 }
@@ -181,21 +167,6 @@ void nin(ModelBuilder &m) {
   m.finish({{"logits", m.flatten(m.adaptiveAvgPool2d(x, 1, 1))}});
 }
 
-/// d2l's Inception(in, c1, c2, c3, c4): 1x1 conv; 1x1 then 3x3; 1x1 then
-/// 5x5; 3x3 max pool then 1x1; ReLU after every conv; concatenated on
-/// channels.
-Value inception(ModelBuilder &m, const std::string &p, Value x, int64_t c1,
-                std::pair<int64_t, int64_t> c2, std::pair<int64_t, int64_t> c3,
-                int64_t c4) {
-  Value p1 = m.relu(m.conv2d(p + ".p1_1", x, c1, 1));
-  Value p2 = m.relu(m.conv2d(p + ".p2_1", x, c2.first, 1));
-  p2 = m.relu(m.conv2d(p + ".p2_2", p2, c2.second, 3, 1, 1));
-  Value p3 = m.relu(m.conv2d(p + ".p3_1", x, c3.first, 1));
-  p3 = m.relu(m.conv2d(p + ".p3_2", p3, c3.second, 5, 1, 2));
-  Value p4 = m.relu(m.conv2d(p + ".p4_2", m.maxPool2d(x, 3, 1, 1), c4, 1));
-  return m.concat({p1, p2, p3, p4}, 1);
-}
-
 /// GoogLeNet (7.4) on 96x96 inputs, batch 128: nn.Sequential(b1, b2, b3,
 /// b4, b5, nn.Linear(1024, 10)).
 void googlenet(ModelBuilder &m) {
@@ -203,17 +174,17 @@ void googlenet(ModelBuilder &m) {
   x = m.maxPool2d(m.relu(m.conv2d("0.0", x, 64, 7, 2, 3)), 3, 2, 1);
   x = m.relu(m.conv2d("1.0", x, 64, 1));
   x = m.maxPool2d(m.relu(m.conv2d("1.2", x, 192, 3, 1, 1)), 3, 2, 1);
-  x = inception(m, "2.0", x, 64, {96, 128}, {16, 32}, 32);
-  x = inception(m, "2.1", x, 128, {128, 192}, {32, 96}, 64);
+  x = m.inceptionBlock("2.0", x, 64, {96, 128}, {16, 32}, 32);
+  x = m.inceptionBlock("2.1", x, 128, {128, 192}, {32, 96}, 64);
   x = m.maxPool2d(x, 3, 2, 1);
-  x = inception(m, "3.0", x, 192, {96, 208}, {16, 48}, 64);
-  x = inception(m, "3.1", x, 160, {112, 224}, {24, 64}, 64);
-  x = inception(m, "3.2", x, 128, {128, 256}, {24, 64}, 64);
-  x = inception(m, "3.3", x, 112, {144, 288}, {32, 64}, 64);
-  x = inception(m, "3.4", x, 256, {160, 320}, {32, 128}, 128);
+  x = m.inceptionBlock("3.0", x, 192, {96, 208}, {16, 48}, 64);
+  x = m.inceptionBlock("3.1", x, 160, {112, 224}, {24, 64}, 64);
+  x = m.inceptionBlock("3.2", x, 128, {128, 256}, {24, 64}, 64);
+  x = m.inceptionBlock("3.3", x, 112, {144, 288}, {32, 64}, 64);
+  x = m.inceptionBlock("3.4", x, 256, {160, 320}, {32, 128}, 128);
   x = m.maxPool2d(x, 3, 2, 1);
-  x = inception(m, "4.0", x, 256, {160, 320}, {32, 128}, 128);
-  x = inception(m, "4.1", x, 384, {192, 384}, {48, 128}, 128);
+  x = m.inceptionBlock("4.0", x, 256, {160, 320}, {32, 128}, 128);
+  x = m.inceptionBlock("4.1", x, 384, {192, 384}, {48, 128}, 128);
   x = m.flatten(m.adaptiveAvgPool2d(x, 1, 1));
   m.finish({{"logits", m.linear("5", x, 10)}});
 }
@@ -225,7 +196,7 @@ void googlenet(ModelBuilder &m) {
 /// nn.Flatten(), nn.Linear(128, 10)). For tests and benchmarks of fusion.
 void residualBlock(ModelBuilder &m) {
   Value x = m.input("X", {32, 64, 24, 24});
-  x = residual(m, "0", x, 128, true, 2);
+  x = m.residualBlock("0", x, 128, true, 2);
   x = m.flatten(m.adaptiveAvgPool2d(x, 1, 1));
   m.finish({{"logits", m.linear("3", x, 10)}});
 }

@@ -36,6 +36,15 @@ cases = [
     ("conv_transpose2d", [("x", r(1, 4, 3, 4)), ("w", r(4, 3, 2, 3))], [(1, 6, 12, 10)],
      ", ".join([arr("stride", (3, 2)), arr("padding", (0, 1)), arr("output_padding", (2, 1)),
                 arr("dilation", (3, 2)), "groups = 2"])),
+    # Large strides take the direct kernel (a thread per output, only the
+    # taps that land on it), as FCN's x32 upsampling.
+    ("conv_transpose2d", [("x", r(2, 4, 3, 3)), ("w", r(4, 3, 8, 8)), ("b", r(3))], [(2, 3, 12, 12)],
+     ", ".join([arr("stride", (4, 4)), arr("padding", (2, 2))])),
+    ("conv_transpose2d", [("x", r(1, 4, 3, 2)), ("w", r(4, 2, 5, 7))], [(1, 4, 10, 13)],
+     ", ".join([arr("stride", (3, 4)), arr("padding", (1, 0)), arr("output_padding", (1, 2)),
+                "groups = 2"])),
+    ("conv2d_backward_input", [("g", r(2, 6, 3, 3)), ("w", r(6, 2, 5, 5))], [(2, 4, 11, 11)],
+     arr("input_shape", (2, 4, 11, 11)) + ", " + conv((3, 3), (1, 1), (1, 1), 2)),
     ("conv2d_backward_input", [("g", r(2, 6, 5, 5)), ("w", r(6, 2, 3, 3))], [(2, 4, 9, 9)],
      arr("input_shape", (2, 4, 9, 9)) + ", " + conv((2, 2), (1, 1), (1, 1), 2)),
     ("conv2d_backward_filter", [("x", r(2, 4, 9, 9)), ("g", r(2, 6, 5, 5))], [(6, 2, 3, 3)],

@@ -61,6 +61,19 @@ public:
   Value add(Value a, Value b);
   Value concat(ValueRange xs, int64_t dim);
 
+  // Blocks of the book, with its module names inside `prefix`.
+  /// d2l's Residual(input_channels, num_channels, use_1x1conv, strides):
+  /// Y = ReLU(bn1(conv1(X))); Y = bn2(conv2(Y)); ReLU(Y + shortcut(X)),
+  /// the shortcut `conv3` (1x1) when `conv1x1`.
+  Value residualBlock(StringRef prefix, Value x, int64_t channels, bool conv1x1,
+                      int64_t stride);
+  /// d2l's Inception(in_channels, c1, c2, c3, c4): paths p1_1; p2_1, p2_2
+  /// (3x3); p3_1, p3_2 (5x5); 3x3 max pool then p4_2; ReLU after every
+  /// conv; concatenated on channels.
+  Value inceptionBlock(StringRef prefix, Value x, int64_t c1,
+                       std::pair<int64_t, int64_t> c2,
+                       std::pair<int64_t, int64_t> c3, int64_t c4);
+
   /// Sets the named results and the function type; returns the function.
   func::FuncOp finish(ArrayRef<std::pair<std::string, Value>> outputs);
 

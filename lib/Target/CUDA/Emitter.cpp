@@ -245,11 +245,20 @@ std::string opDescription(Operation *op) {
   std::string where = locationOf(op);
   std::string name = op->getName().getStringRef().str();
   if (auto fused = dyn_cast<FusedOp>(op)) {
-    // A fused group lists its ops.
+    // A fused group lists its ops (the first few of a long one, such as
+    // the multi-tensor update of every parameter).
+    constexpr size_t kListed = 8;
+    size_t listed = 0,
+           count =
+               size_t(llvm::range_size(fused.getBlock().without_terminator()));
     name += " " + fused.getKind().str() + " (";
-    for (Operation &inner : fused.getBlock().without_terminator())
-      name += (&inner == &fused.getBlock().front() ? "" : ", ") +
-              inner.getName().stripDialect().str();
+    for (Operation &inner : fused.getBlock().without_terminator()) {
+      if (listed == kListed && count > kListed + 1) {
+        name += ", ... " + std::to_string(count - listed) + " more";
+        break;
+      }
+      name += (listed++ ? ", " : "") + inner.getName().stripDialect().str();
+    }
     name += ")";
   }
   return name + (where.empty() ? "" : " at " + where);
@@ -374,7 +383,8 @@ private:
     if (f == "pointwise" || f == "split_sum")
       r = printPointwise(os, l);
     else if (f == "gemm" || f == "conv_fwd" || f == "conv_fwd_stats" ||
-             f == "conv_transpose" || f == "conv_wgrad")
+             f == "conv_transpose" || f == "conv_transpose_direct" ||
+             f == "conv_wgrad")
       r = printGemmFamily(os, l);
     else if (f == "pool" || f == "pool_backward")
       r = printPool(os, l);

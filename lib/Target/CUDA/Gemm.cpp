@@ -161,12 +161,14 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   bool stats = family == "conv_fwd_stats";
   size_t outIndex = stats ? l.numInputs() : l.params.size() - 1;
   std::string T = l.scalar(outIndex);
-  auto tile = l.arrayAttr("tile");
   GemmSpec s;
-  s.bm = tile[0];
-  s.bn = tile[1];
-  s.bk = tile[2];
-  s.threadRows = tile.size() > 3 ? tile[3] : 16;
+  if (family != "conv_transpose_direct") {
+    auto tile = l.arrayAttr("tile");
+    s.bm = tile[0];
+    s.bn = tile[1];
+    s.bk = tile[2];
+    s.threadRows = tile.size() > 3 ? tile[3] : 16;
+  }
   std::string out = l.paramName(outIndex);
   // An epilogue group: the GEMM is its first op, which reads the group's
   // inputs; the rest of the group runs on each element as it is stored.
@@ -281,7 +283,7 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
   g.ow = dyType.getDimSize(3);
   g.kh = wType.getDimSize(2);
   g.kw = wType.getDimSize(3);
-  if (family == "conv_transpose") {
+  if (family.starts_with("conv_transpose")) {
     // Here the "input" is the transposed convolution's input x (or dy of a
     // conv2d_backward_input) and the result its output.
     g.cin = x.getDimSize(1);
@@ -360,6 +362,45 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
       s.store = *st;
     }
     printGemm(os, s, T);
+    return success();
+  }
+
+  if (family == "conv_transpose_direct") {
+    // A thread per output y[b, oc, oh, ow] = Σ x[b, ic, ih, iw] w[ic, oc_g,
+    // kh, kw] over the taps with oh + padding - kh = ih stride: kh runs
+    // from (oh + padding) mod stride in steps of the stride (dilation 1).
+    bool bias = isa<ConvTranspose2dOp>(root) && root->getNumOperands() == 3;
+    int64_t total = g.batch * g.cout * ohw;
+    os << "  D2L_THREADS {\n"
+       << "    const long long i = (long long)blockIdx.x * 256 + threadIdx.x;\n"
+       << "    if (i < " << str(total) << ") {\n"
+       << "      const long long b = i / " << str(g.cout * ohw)
+       << ", oc = (i / " << str(ohw) << ") % " << str(g.cout) << ", pr = i % "
+       << str(ohw) << ";\n"
+       << "      const long long gi = oc / " << str(coutG) << ", ocg = oc % "
+       << str(coutG) << ";\n"
+       << "      const int th = int(pr / " << str(g.ow) << ") + " << g.ph
+       << ", tw = int(pr % " << str(g.ow) << ") + " << g.pw << ";\n"
+       << "      " << T << " v = (" << T << ")0;\n"
+       << "      for (int kh = th % " << g.sh << "; kh < " << g.kh
+       << "; kh += " << g.sh << ") {\n"
+       << "        const int ih = (th - kh) / " << g.sh << ";\n"
+       << "        if (ih < 0 || ih >= " << g.h << ") continue;\n"
+       << "        for (int kw = tw % " << g.sw << "; kw < " << g.kw
+       << "; kw += " << g.sw << ") {\n"
+       << "          const int iw = (tw - kw) / " << g.sw << ";\n"
+       << "          if (iw < 0 || iw >= " << g.w << ") continue;\n"
+       << "          for (long long ic = 0; ic < " << str(cinG) << "; ++ic)\n"
+       << "            v += " << operand(0) << "[((b * " << str(g.cin)
+       << " + gi * " << str(cinG) << " + ic) * " << str(hw) << ") + ih * "
+       << str(g.w) << " + iw] * " << operand(1) << "[((gi * " << str(cinG)
+       << " + ic) * " << str(coutG) << " + ocg) * " << str(khw) << " + kh * "
+       << str(g.kw) << " + kw];\n"
+       << "        }\n      }\n";
+    auto st = store("", "i", bias ? "v + " + operand(2) + "[oc]" : "v");
+    if (failed(st))
+      return failure();
+    os << "      " << *st << "\n    }\n  }\n";
     return success();
   }
 

@@ -607,6 +607,22 @@ private:
              {ceilDiv(n, t[1]), ceilDiv(m, t[0]), 1}, withTile(t, more));
       return;
     }
+    // A transposed convolution (or a conv's input gradient) with a large
+    // stride, as FCN's x32 upsampling: the implicit GEMM would run over
+    // every kernel tap and keep one in stride_h x stride_w, so a thread per
+    // output that visits only the taps landing on it does that much less.
+    if (!isa<Conv2dOp>(root)) {
+      auto stride = root->getAttrOfType<DenseI64ArrayAttr>("stride");
+      auto dilation = root->getAttrOfType<DenseI64ArrayAttr>("dilation");
+      bool unitDilation =
+          !dilation ||
+          llvm::all_of(dilation.asArrayRef(), [](int64_t d) { return d == 1; });
+      if (stride && unitDilation && stride[0] * stride[1] > 4) {
+        launch(op, "", "conv_transpose_direct", t0, in, out,
+               threadGrid(ct.getNumElements()), more);
+        return;
+      }
+    }
     // Convolutions: M = output channels per group, N = batch x pixels.
     int64_t g = root->getAttrOfType<IntegerAttr>("groups").getInt();
     int64_t m = ct.getDimSize(1) / g;
