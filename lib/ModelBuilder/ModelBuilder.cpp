@@ -2,6 +2,8 @@
 
 #include "d2l/ModelBuilder/ModelBuilder.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::d2l;
 
@@ -136,6 +138,57 @@ Value ModelBuilder::dropout(Value x, double p) {
 
 Value ModelBuilder::add(Value x, Value y) {
   return b.create<AddOp>(loc(), x, y);
+}
+
+Value ModelBuilder::sub(Value x, Value y) {
+  return b.create<SubOp>(loc(), x, y);
+}
+
+Value ModelBuilder::mul(Value x, Value y) {
+  return b.create<MulOp>(loc(), x, y);
+}
+
+Value ModelBuilder::slice(Value x, int64_t dimension, int64_t start,
+                          int64_t end) {
+  return b.create<SliceOp>(loc(), x, b.getI64IntegerAttr(dimension),
+                           b.getI64IntegerAttr(start), b.getI64IntegerAttr(end),
+                           b.getI64IntegerAttr(1));
+}
+
+Value ModelBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
+  return b.create<ReshapeOp>(loc(), x, b.getDenseI64ArrayAttr(shape));
+}
+
+Value ModelBuilder::linear(Value x, Value weight, Value bias) {
+  return b.create<LinearOp>(loc(), x, weight, bias);
+}
+
+Value ModelBuilder::gruLayer(StringRef prefix, Value xs, Value h,
+                             int64_t hidden) {
+  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
+  std::string init = "uniform(-" +
+                     std::to_string(1.0 / std::sqrt(double(hidden))) + ", " +
+                     std::to_string(1.0 / std::sqrt(double(hidden))) + ")";
+  Value wih = param(join(prefix, "weight_ih_l0"), {3 * hidden, inputs}, init);
+  Value whh = param(join(prefix, "weight_hh_l0"), {3 * hidden, hidden}, init);
+  Value bih = param(join(prefix, "bias_ih_l0"), {3 * hidden}, init);
+  Value bhh = param(join(prefix, "bias_hh_l0"), {3 * hidden}, init);
+  SmallVector<Value> outputs;
+  for (int64_t t = 0; t < steps; ++t) {
+    Value x = reshape(slice(xs, 0, t, t + 1), {batch, inputs});
+    Value gi = linear(x, wih, bih), gh = linear(h, whh, bhh);
+    auto gate = [&](Value g, int64_t k) {
+      return slice(g, 1, k * hidden, (k + 1) * hidden);
+    };
+    // r = σ(·), z = σ(·), n = tanh(x_n + r (h_n)), h' = n + z (h - n),
+    // which is PyTorch's (1 - z) n + z h.
+    Value r = sigmoid(add(gate(gi, 0), gate(gh, 0)));
+    Value z = sigmoid(add(gate(gi, 1), gate(gh, 1)));
+    Value n = tanh(add(gate(gi, 2), mul(r, gate(gh, 2))));
+    h = add(n, mul(z, sub(h, n)));
+    outputs.push_back(h);
+  }
+  return concat(outputs, 0);
 }
 
 Value ModelBuilder::concat(ValueRange xs, int64_t dimension) {

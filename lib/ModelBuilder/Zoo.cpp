@@ -201,6 +201,24 @@ void residualBlock(ModelBuilder &m) {
   m.finish({{"logits", m.linear("3", x, 10)}});
 }
 
+/// The book's concise character-level language model (RNNModel around
+/// nn.GRU(28, 256), 9.6 and 10.1) unrolled over 35 time steps at batch 32:
+/// X is the one-hot input [35, 32, 28] (time-major, F.one_hot(inputs.T)),
+/// `state` the initial hidden state [1, 32, 256]; the result is the logits
+/// of every step, [35 * 32, 28] (rows t * 32 + b), as RNNModel returns
+/// them. The linear layer is initialised as PyTorch's nn.Linear
+/// (uniform in ±1/sqrt(256)).
+void gruLM(ModelBuilder &m) {
+  const int64_t steps = 35, batch = 32, vocab = 28, hidden = 256;
+  Value xs = m.input("X", {steps, batch, vocab});
+  Value h = m.reshape(m.input("state", {1, batch, hidden}), {batch, hidden});
+  Value y = m.gruLayer("rnn", xs, h, hidden);
+  const char *init = "uniform(-0.0625, 0.0625)";
+  Value w = m.param("linear.weight", {vocab, hidden}, init);
+  Value b = m.param("linear.bias", {vocab}, init);
+  m.finish({{"logits", m.linear(y, w, b)}});
+}
+
 struct ZooEntry {
   const char *name;
   void (*build)(ModelBuilder &);
@@ -220,6 +238,7 @@ const ZooEntry kZoo[] = {
     {"residual_block", residualBlock},
     {"resnet18", resnet18},
     {"fcn", fcn},
+    {"gru_lm", gruLM},
 };
 
 } // namespace

@@ -60,6 +60,11 @@ static cl::opt<double> weightDecay("weight-decay",
                                    cl::init(0.0), cl::cat(category));
 static cl::opt<double> l1("l1", cl::desc("With --train: L1 penalty"),
                           cl::init(0.0), cl::cat(category));
+static cl::opt<double>
+    clipNorm("clip-norm",
+             cl::desc("With --train: clip the gradients to this global norm, "
+                      "as torch.nn.utils.clip_grad_norm_"),
+             cl::init(0.0), cl::cat(category));
 static cl::opt<bool> emitGrads("emit-grads",
                                cl::desc("With --train: return the gradients"),
                                cl::cat(category));
@@ -173,6 +178,7 @@ int main(int argc, char **argv) {
   options.loss = loss;
   options.momentum = momentum;
   options.weightDecay = weightDecay;
+  options.clipNorm = clipNorm;
   options.l1 = l1;
   options.emitGrads = emitGrads;
   options.fuse = !noFuse;

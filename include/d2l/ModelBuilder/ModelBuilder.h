@@ -59,6 +59,14 @@ public:
   /// nn.Dropout(p): identity in @forward; each layer gets its own salt.
   Value dropout(Value x, double p);
   Value add(Value a, Value b);
+  Value sub(Value a, Value b);
+  Value mul(Value a, Value b);
+  /// x[..., start:end] along `dim`.
+  Value slice(Value x, int64_t dim, int64_t start, int64_t end);
+  Value reshape(Value x, ArrayRef<int64_t> shape);
+  /// x W^T + bias with given weight and bias values (for layers whose
+  /// parameter names are not `<prefix>.weight`, like nn.GRU's).
+  Value linear(Value x, Value weight, Value bias);
   Value concat(ValueRange xs, int64_t dim);
 
   // Blocks of the book, with its module names inside `prefix`.
@@ -73,6 +81,12 @@ public:
   Value inceptionBlock(StringRef prefix, Value x, int64_t c1,
                        std::pair<int64_t, int64_t> c2,
                        std::pair<int64_t, int64_t> c3, int64_t c4);
+  /// nn.GRU(inputs, hidden) (one layer) unrolled over the time steps of
+  /// `xs` [T, B, inputs] from the state `h` [B, hidden]: the parameters
+  /// `<prefix>.weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`
+  /// (gates r, z, n in PyTorch's order), initialised as PyTorch does
+  /// (uniform in ±1/sqrt(hidden)). Returns the outputs as [T B, hidden].
+  Value gruLayer(StringRef prefix, Value xs, Value h, int64_t hidden);
 
   /// Sets the named results and the function type; returns the function.
   func::FuncOp finish(ArrayRef<std::pair<std::string, Value>> outputs);

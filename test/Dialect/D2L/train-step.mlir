@@ -1,6 +1,8 @@
 // RUN: d2lc-opt %s --d2l-train-step="momentum=0.9 weight-decay=0.001 emit-grads=true" | FileCheck %s
 // RUN: d2lc-opt %s --d2l-train-step="l1=0.01" | FileCheck %s --check-prefix=L1
 // RUN: d2lc-opt %s --d2l-train-step="emit-logits=true" | FileCheck %s --check-prefix=LOGITS
+// RUN: d2lc-opt %s --d2l-train-step="clip-norm=1.0" | FileCheck %s --check-prefix=CLIP
+// RUN: not d2lc-opt %s --d2l-train-step="clip-norm=-1.0" 2>&1 | FileCheck %s --check-prefix=CLIP-ERR
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-grad-stats -o /dev/null | FileCheck %s --check-prefix=STATS
 
 // A small BatchNorm + dropout network (the shape of the book's models).
@@ -79,6 +81,22 @@ func.func @forward(%x: tensor<8x6xf32> {d2l.input = "X"},
 // LOGITS: d2l.cross_entropy %[[PRED]],
 // LOGITS: return {{.*}}, %[[PRED]] : {{.*}}
 // LOGITS-LABEL: func.func @eval_step
+
+// clip_grad_norm_: the norm of all gradients together, the factor
+// min(1, clip / (norm + 1e-6)) as 1 - relu(1 - ...), every gradient scaled
+// before the update.
+// CLIP-LABEL: func.func @train_step
+// CLIP: d2l.cross_entropy_backward
+// CLIP: %[[SS:.+]] = d2l.sum %{{.+}} {dims = array<i64>} : (tensor<4x6xf32>) -> tensor<f32>
+// CLIP: %[[NORM:.+]] = d2l.sqrt %{{.+}} : tensor<f32>
+// CLIP: %[[DEN:.+]] = d2l.add %[[NORM]], %{{.+}} : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// CLIP: %[[COEF:.+]] = d2l.div %{{.+}}, %[[DEN]]
+// CLIP: %[[GAP:.+]] = d2l.sub %{{.+}}, %[[COEF]]
+// CLIP: %[[R:.+]] = d2l.relu %[[GAP]]
+// CLIP: %[[SCALE:.+]] = d2l.sub %{{.+}}, %[[R]]
+// CLIP: %[[G:.+]] = d2l.mul %{{.+}}, %[[SCALE]] : (tensor<4x6xf32>, tensor<f32>) -> tensor<4x6xf32>
+// CLIP: d2l.mul %[[G]], %{{.+}} : (tensor<4x6xf32>, tensor<f32>)
+// CLIP-ERR: momentum, weight-decay, l1 and clip-norm must be non-negative
 
 // STATS: @forward: 5 ops
 // STATS: @train_step: forward 6 ops, gradient 7 ops (1.17x forward), update 8 ops; saved 6 values, 512 bytes

@@ -20,6 +20,7 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
     o.loss = options.loss;
     o.momentum = options.momentum;
     o.weightDecay = options.weightDecay;
+    o.clipNorm = options.clipNorm;
     o.l1 = options.l1;
     o.emitGrads = options.emitGrads;
     o.emitLogits = options.emitLogits;

@@ -38,9 +38,9 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
                        << "' (expected sgd)";
       return signalPassFailure();
     }
-    if (momentum < 0 || weightDecay < 0 || l1 < 0) {
-      func.emitError() << "--d2l-train-step: momentum, weight-decay and l1 "
-                          "must be non-negative";
+    if (momentum < 0 || weightDecay < 0 || l1 < 0 || clipNorm < 0) {
+      func.emitError() << "--d2l-train-step: momentum, weight-decay, l1 and "
+                          "clip-norm must be non-negative";
       return signalPassFailure();
     }
     if (func.getNumResults() != 1) {
@@ -204,6 +204,30 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
     auto grads = buildReverseMode(b, body, {l}, {scalar(1.0)}, wrt);
     if (failed(grads))
       return failure();
+    if (clipNorm > 0) {
+      // torch.nn.utils.clip_grad_norm_: ‖g‖ = sqrt(Σ_p Σ g_p²), then
+      // g *= min(1, clip / (‖g‖ + 1e-6)) = 1 - relu(1 - clip / (‖g‖ + 1e-6)).
+      Value total;
+      for (Value g : *grads) {
+        if (!g)
+          continue;
+        Value s =
+            b.create<SumOp>(loc, b.create<MulOp>(loc, g, g),
+                            b.getDenseI64ArrayAttr({}), b.getBoolAttr(false));
+        total = total ? b.create<AddOp>(loc, total, s).getResult() : s;
+      }
+      if (total) {
+        Value norm = b.create<SqrtOp>(loc, total);
+        Value coef = b.create<DivOp>(loc, scalar(clipNorm),
+                                     b.create<AddOp>(loc, norm, scalar(1e-6)));
+        Value scale = b.create<SubOp>(
+            loc, scalar(1.0),
+            b.create<ReluOp>(loc, b.create<SubOp>(loc, scalar(1.0), coef)));
+        for (Value &g : *grads)
+          if (g)
+            g = b.create<MulOp>(loc, g, scale);
+      }
+    }
 
     // torch.optim.SGD: d = g + wd p; buf = momentum buf + d; p -= lr buf.
     SmallVector<Value> values{l};

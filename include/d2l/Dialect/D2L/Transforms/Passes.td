@@ -100,7 +100,11 @@ def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
     PyTorch's SGD: `d = g + weight_decay p`, `buf = momentum buf + d`,
     `p -= lr buf` (`d` without momentum). With `l1` the loss includes
     `l1 Σ|p|`. It returns `loss`, the new value of every parameter and state
-    (same names), and with `emit-grads` the gradients `grad.<param>`.
+    (same names), and with `emit-grads` the gradients `grad.<param>`. With
+    `clip-norm` the gradients are first scaled as
+    `torch.nn.utils.clip_grad_norm_(params, clip_norm)` does (by
+    `min(1, clip_norm / (‖g‖ + 1e-6))`, ‖g‖ the L2 norm of all of them
+    together); the emitted gradients are the clipped ones.
 
     `@eval_step` takes `@forward`'s arguments and `labels` and returns the
     logits (inference mode: running statistics, no dropout) and the loss.
@@ -118,6 +122,9 @@ def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
            "L2 penalty applied by the optimizer, as torch.optim.SGD">,
     Option<"l1", "l1", "double", /*default=*/"0.0",
            "Adds l1 * Σ|p| over the parameters to the loss">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
+           "Clips the gradients to this global L2 norm before the update, "
+           "as torch.nn.utils.clip_grad_norm_ (0: no clipping)">,
     Option<"emitLogits", "emit-logits", "bool", /*default=*/"false",
            "Also return the training-mode output of @forward (under its "
            "name), for the training accuracy">,

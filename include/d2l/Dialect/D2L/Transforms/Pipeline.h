@@ -20,7 +20,7 @@ struct PipelineOptions {
   /// --d2l-train-step: @train_step and @eval_step replace @forward.
   bool train = false;
   std::string loss = "cross_entropy";
-  double momentum = 0, weightDecay = 0, l1 = 0;
+  double momentum = 0, weightDecay = 0, l1 = 0, clipNorm = 0;
   bool emitGrads = false;
   /// @train_step also returns the training-mode logits (d2lc-train's
   /// training accuracy).
