@@ -24,6 +24,10 @@ PACKAGES=(
   zlib1g-dev
   # the numerical oracle and the data
   python3 python3-torch python3-numpy dataset-fashion-mnist
+  # the language-model corpus: The Adventures of Tom Sawyer (plain ASCII),
+  # shipped as test data at /usr/share/gocode/src/github.com/pierrec/lz4/
+  # testdata/Mark.Twain-Tom.Sawyer.txt (Debian 12: version 2.5.2-2)
+  golang-github-pierrec-lz4-dev
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

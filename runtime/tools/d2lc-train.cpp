@@ -29,10 +29,13 @@
 #include "d2lrt/Safetensors.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -51,6 +54,11 @@ struct Options {
   uint64_t seed = 0;
   unsigned threads = 0;
   bool shuffle = true;
+  std::string task;    // set from the model: "classify", "segment" or "lm"
+  std::string corpus = // --task lm: the text
+      "/usr/share/gocode/src/github.com/pierrec/lz4/testdata/"
+      "Mark.Twain-Tom.Sawyer.txt";
+  std::string prefix = "tom "; // --task lm: the sample's beginning
 };
 
 int usage() {
@@ -155,7 +163,8 @@ struct EpochResult {
 
 /// The curves as an SVG like the book's Animator: epochs on x, loss and
 /// accuracies on y.
-std::string plotSvg(const std::vector<EpochResult> &h) {
+std::string plotSvg(const std::vector<EpochResult> &h,
+                    const char *lossName = "train loss") {
   const int w = 480, ht = 320, l = 50, r = 20, t = 20, b = 40;
   double ymax = 1.0;
   for (const EpochResult &e : h)
@@ -189,11 +198,13 @@ std::string plotSvg(const std::vector<EpochResult> &h) {
     double EpochResult::*field;
   };
   const Series series[] = {
-      {"train loss", "#1f77b4", "", &EpochResult::loss},
+      {lossName, "#1f77b4", "", &EpochResult::loss},
       {"train acc", "#bf00bf", "6,3", &EpochResult::trainAcc},
       {"test acc", "#008000", "2,3", &EpochResult::testAcc}};
   int legend = 0;
   for (const Series &s : series) {
+    if (n && h[0].*s.field < 0)
+      continue; // not measured (accuracies of a language model)
     os << "<polyline fill=\"none\" stroke=\"" << s.color
        << "\" stroke-width=\"2\" stroke-dasharray=\"" << s.dash
        << "\" points=\"";
@@ -211,7 +222,295 @@ std::string plotSvg(const std::vector<EpochResult> &h) {
   return os.str();
 }
 
-int train(const Options &o) {
+/// Where a run starts: from scratch (parameters initialised with --seed),
+/// or from --resume's checkpoint (parameters, BatchNorm statistics, epoch,
+/// step count and curves; momentum buffers start at zero again).
+struct Progress {
+  int firstEpoch = 0;
+  int64_t steps = 0;
+  std::vector<EpochResult> history;
+};
+
+Progress startRun(const Options &o, d2lrt::Model &model) {
+  Progress p;
+  model.initialize(o.seed);
+  if (o.resume.empty())
+    return p;
+  d2lrt::TensorFile ck;
+  std::string err = d2lrt::readSafetensors(o.resume, ck);
+  if (!err.empty())
+    fail(err);
+  for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
+    const d2lrt::HostTensor *v = ck.find(t.name);
+    if (v)
+      model.setTensor(t.name, *v);
+    else if (t.name.rfind("momentum.", 0) != 0)
+      fail(o.resume + " has no tensor '" + t.name + "'");
+  }
+  auto it = ck.metadata.find("epoch");
+  if (it != ck.metadata.end())
+    p.firstEpoch = std::atoi(it->second.c_str());
+  it = ck.metadata.find("steps");
+  if (it != ck.metadata.end())
+    p.steps = std::atoll(it->second.c_str());
+  it = ck.metadata.find("history"); // "loss train test ex/s;" per epoch
+  if (it != ck.metadata.end()) {
+    std::istringstream in(it->second);
+    std::string row;
+    while (std::getline(in, row, ';')) {
+      EpochResult r{};
+      std::istringstream fields(row);
+      if (fields >> r.loss >> r.trainAcc >> r.testAcc >> r.examplesPerSecond)
+        p.history.push_back(r);
+    }
+  }
+  if (p.firstEpoch >= o.epochs)
+    fail(o.resume + " is already at epoch " + std::to_string(p.firstEpoch) +
+         ": pass --epochs greater than that to continue");
+  return p;
+}
+
+/// After an epoch: --checkpoint (a PyTorch state_dict: parameters, BatchNorm
+/// statistics and their num_batches_tracked counters, which strict loading
+/// needs; the run's progress in the metadata) and --plot, both atomically.
+void saveEpoch(const Options &o, d2lrt::Model &model, int epoch, int64_t steps,
+               const std::vector<EpochResult> &history) {
+  if (!o.checkpoint.empty()) {
+    d2lrt::TensorFile ck;
+    for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
+      if (t.name.rfind("momentum.", 0) == 0)
+        continue;
+      ck.set(t.name, model.tensor(t.name));
+      const std::string suffix = ".running_mean";
+      if (t.name.size() > suffix.size() &&
+          t.name.compare(t.name.size() - suffix.size(), suffix.size(),
+                         suffix) == 0) {
+        d2lrt::HostTensor c = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {});
+        c.data<int64_t>()[0] = steps;
+        ck.set(t.name.substr(0, t.name.size() - suffix.size()) +
+                   ".num_batches_tracked",
+               c);
+      }
+    }
+    ck.metadata["epoch"] = std::to_string(epoch + 1);
+    ck.metadata["steps"] = std::to_string(steps);
+    std::ostringstream rows;
+    for (const EpochResult &h : history)
+      rows << h.loss << " " << h.trainAcc << " " << h.testAcc << " "
+           << h.examplesPerSecond << ";";
+    ck.metadata["history"] = rows.str();
+    ck.metadata["model"] = o.model;
+    std::string err = d2lrt::writeSafetensors(o.checkpoint, ck);
+    if (!err.empty())
+      fail(err);
+  }
+  if (!o.plot.empty()) {
+    std::string svg =
+        plotSvg(history, o.task == "lm" ? "perplexity" : "train loss");
+    std::string err = d2lrt::writeFileAtomically(
+        o.plot, std::vector<uint8_t>(svg.begin(), svg.end()));
+    if (!err.empty())
+      fail(err);
+  }
+}
+
+/// The book's character corpus (read_time_machine, load_corpus_time_machine):
+/// each line's runs of non-letters become one space, the line is trimmed and
+/// lower-cased, and the characters of all lines are concatenated. The
+/// vocabulary (Vocab) is '<unk>' and then the characters by falling
+/// frequency, ties in order of first appearance.
+struct Corpus {
+  std::vector<int64_t> tokens;
+  std::vector<char> vocab; // index -> character; 0 is '<unk>'
+  std::vector<int64_t> index = std::vector<int64_t>(256, 0);
+};
+
+Corpus loadCorpus(const std::string &path, int64_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    fail(path + ": cannot open (the language-model corpus; --corpus FILE)");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  std::string text;
+  std::string line;
+  auto flush = [&]() {
+    size_t b = line.find_first_not_of(' '), e = line.find_last_not_of(' ');
+    if (b != std::string::npos)
+      text += line.substr(b, e - b + 1);
+    line.clear();
+  };
+  for (uint8_t c : bytes) {
+    if (c == '\n') {
+      flush();
+      continue;
+    }
+    if (std::isalpha(c) && c < 128)
+      line += char(std::tolower(c));
+    else if (line.empty() || line.back() != ' ')
+      line += ' ';
+  }
+  flush();
+  if (limit > 0 && int64_t(text.size()) > limit)
+    text.resize(size_t(limit));
+  Corpus c;
+  std::vector<int64_t> count(256, 0), first(256, -1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    uint8_t ch = uint8_t(text[i]);
+    if (count[ch]++ == 0)
+      first[ch] = int64_t(i);
+  }
+  std::vector<int> chars;
+  for (int ch = 0; ch < 256; ++ch)
+    if (count[size_t(ch)])
+      chars.push_back(ch);
+  std::stable_sort(chars.begin(), chars.end(), [&](int a, int b) {
+    return count[size_t(a)] != count[size_t(b)]
+               ? count[size_t(a)] > count[size_t(b)]
+               : first[size_t(a)] < first[size_t(b)];
+  });
+  c.vocab.push_back('?'); // <unk>
+  for (int ch : chars) {
+    c.index[size_t(ch)] = int64_t(c.vocab.size());
+    c.vocab.push_back(char(ch));
+  }
+  for (char ch : text)
+    c.tokens.push_back(c.index[uint8_t(ch)]);
+  return c;
+}
+
+/// --task lm: the book's train_ch8 with random sampling
+/// (seq_data_iter_random: a random offset, subsequences of T characters in
+/// a shuffled order, batches of B, a zero state for each batch), SGD with
+/// the clipping compiled into @train_step (d2lc --clip-norm 1), perplexity
+/// and tokens/sec per epoch, and a greedy sample from --prefix.
+int trainLanguageModel(const Options &o, d2lrt::Model &model,
+                       const d2lrt::EntrySpec *step) {
+  const d2lrt::BufferSpec *xb = nullptr, *hb = nullptr;
+  for (const d2lrt::BindingSpec &a : step->arguments) {
+    if (a.name == "X")
+      xb = &step->buffers[size_t(a.buffer)];
+    if (a.name == "state")
+      hb = &step->buffers[size_t(a.buffer)];
+  }
+  int64_t steps = xb->shape[0], batch = xb->shape[1], vocab = xb->shape[2];
+  Corpus corpus = loadCorpus(o.corpus, o.limit);
+  if (int64_t(corpus.vocab.size()) != vocab)
+    fail(o.corpus + " has " + std::to_string(corpus.vocab.size()) +
+         " tokens ('<unk>' and its characters) but " + o.model +
+         " was built for " + std::to_string(vocab));
+  int64_t needed = steps * batch + 1 + steps;
+  if (int64_t(corpus.tokens.size()) < needed)
+    fail(o.corpus + ": " + std::to_string(corpus.tokens.size()) +
+         " characters are too few for one batch of " + std::to_string(batch) +
+         " x " + std::to_string(steps));
+  if (o.batch && o.batch != batch)
+    fail("--batch " + std::to_string(o.batch) + " but " + o.model +
+         " was compiled for batch " + std::to_string(batch));
+
+  Progress progress = startRun(o, model);
+  std::vector<EpochResult> history = progress.history;
+  int64_t done = progress.steps;
+  std::mt19937_64 rng(o.seed ^ 0x5eedULL);
+  auto onehot = [&](d2lrt::HostTensor &x, const std::vector<int64_t> &starts,
+                    int64_t shift, d2lrt::HostTensor *labels) {
+    float *px = x.data<float>();
+    std::fill(px, px + x.numel(), 0.0f);
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t t = 0; t < steps; ++t) {
+        int64_t i = starts[size_t(b)] + t;
+        px[(t * batch + b) * vocab + corpus.tokens[size_t(i)]] = 1.0f;
+        if (labels) // Y.T flattened: row t * B + b
+          labels->data<int64_t>()[t * batch + b] =
+              corpus.tokens[size_t(i + shift)];
+      }
+  };
+  d2lrt::HostTensor x =
+      d2lrt::HostTensor::zeros(d2lrt::DType::F32, {steps, batch, vocab});
+  d2lrt::HostTensor y =
+      d2lrt::HostTensor::zeros(d2lrt::DType::I64, {steps * batch});
+  d2lrt::HostTensor h = d2lrt::HostTensor::zeros(d2lrt::DType::F32, hb->shape);
+  d2lrt::HostTensor lr = d2lrt::HostTensor::zeros(d2lrt::DType::F32, {});
+  lr.data<float>()[0] = float(o.lr);
+  bool tty = ::isatty(2);
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    // The epochs before --resume's draw their random numbers too.
+    int64_t offset = int64_t(rng() % uint64_t(steps));
+    int64_t subseqs = (int64_t(corpus.tokens.size()) - offset - 1) / steps;
+    std::vector<int64_t> starts(static_cast<size_t>(subseqs));
+    for (int64_t i = 0; i < subseqs; ++i)
+      starts[size_t(i)] = offset + i * steps;
+    std::shuffle(starts.begin(), starts.end(), rng);
+    if (epoch < progress.firstEpoch)
+      continue;
+    int64_t batches = subseqs / batch;
+    double lossSum = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      std::vector<int64_t> rows(starts.begin() + bi * batch,
+                                starts.begin() + (bi + 1) * batch);
+      onehot(x, rows, 1, &y);
+      d2lrt::TensorFile in;
+      in.set("X", x);
+      in.set("state", h);
+      in.set("labels", y);
+      in.set("lr", lr);
+      d2lrt::TensorFile out = model.run("train_step", in);
+      ++done;
+      double loss = double(out.find("loss")->data<float>()[0]);
+      if (!std::isfinite(loss))
+        fail("the loss is " + std::to_string(loss) + " at epoch " +
+             std::to_string(epoch + 1) + ", batch " + std::to_string(bi + 1) +
+             ": lower --lr");
+      lossSum += loss;
+      if (tty)
+        std::fprintf(stderr, "\repoch %d/%d %lld/%lld perplexity %.2f",
+                     epoch + 1, o.epochs, (long long)(bi + 1),
+                     (long long)batches, std::exp(lossSum / double(bi + 1)));
+    }
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (tty)
+      std::fprintf(stderr, "\r%*s\r", 60, "");
+    EpochResult r{std::exp(lossSum / double(batches)), -1, -1,
+                  double(batches * batch * steps) / seconds};
+    history.push_back(r);
+    std::printf("epoch %d: perplexity %.2f\n", epoch + 1, r.loss);
+    std::printf("%.1f tokens/sec on %s\n", r.examplesPerSecond,
+                model.deviceName().c_str());
+
+    // A greedy sample (predict_ch8): the prefix and what is generated, with
+    // the last T characters as the context of each prediction.
+    std::vector<int64_t> text;
+    for (char ch : o.prefix)
+      text.push_back(corpus.index[uint8_t(std::tolower(uint8_t(ch)))]);
+    for (int k = 0; k < 50; ++k) {
+      int64_t from = std::max<int64_t>(0, int64_t(text.size()) - steps);
+      int64_t len = int64_t(text.size()) - from;
+      float *px = x.data<float>();
+      std::fill(px, px + x.numel(), 0.0f);
+      for (int64_t t = 0; t < len; ++t)
+        px[(t * batch) * vocab + text[size_t(from + t)]] = 1.0f;
+      d2lrt::TensorFile in;
+      in.set("X", x);
+      in.set("state", h);
+      in.set("labels", y);
+      d2lrt::TensorFile out = model.run("eval_step", in);
+      const float *row =
+          out.find("logits")->data<float>() + (len - 1) * batch * vocab;
+      text.push_back(int64_t(std::max_element(row, row + vocab) - row));
+    }
+    std::string sample;
+    for (int64_t t : text)
+      sample += corpus.vocab[size_t(t)];
+    std::printf("sample: %s\n", sample.c_str());
+    std::fflush(stdout);
+    saveEpoch(o, model, epoch, done, history);
+  }
+  return 0;
+}
+
+int train(Options o) {
   d2lrt::Options ro;
   ro.device = o.backend == "cuda" ? d2lrt::Device::Cuda : d2lrt::Device::Host;
   if (o.backend != "host" && o.backend != "cuda")
@@ -223,6 +522,22 @@ int train(const Options &o) {
   if (!step || !eval)
     fail(o.model + " has no @train_step and @eval_step: compile it with "
                    "d2lc --train");
+  // A language model takes one-hot characters X [T, B, V] and a `state`.
+  bool lm = false;
+  for (const d2lrt::BindingSpec &a : step->arguments)
+    lm |=
+        a.name == "state" && step->buffers[size_t(a.buffer)].shape.size() == 3;
+  if (!o.task.empty() && o.task != "lm" && o.task != "classify" &&
+      o.task != "segment")
+    fail("unknown --task '" + o.task + "' (classify, segment or lm)");
+  if (!o.task.empty() && (o.task == "lm") != lm)
+    fail(
+        "--task " + o.task + " but " + o.model + " is " +
+        (lm ? "a language model (X [T, B, V] and a state)" : "an image model"));
+  if (lm) {
+    o.task = "lm";
+    return trainLanguageModel(o, model, step);
+  }
   // The compiled batch and image size.
   const d2lrt::BufferSpec *xb = nullptr, *yb = nullptr;
   bool hasSeed = false, hasLogits = false;
@@ -283,45 +598,10 @@ int train(const Options &o) {
   Split trainSet = loadSplit(dir, true, o.limit);
   Split testSet = loadSplit(dir, false, o.testLimit);
 
-  int firstEpoch = 0;
-  int64_t steps = 0;
-  std::vector<EpochResult> history;
-  model.initialize(o.seed);
-  if (!o.resume.empty()) {
-    // Parameters and BatchNorm statistics from the checkpoint; momentum
-    // buffers (not in a state_dict) start at zero again.
-    d2lrt::TensorFile ck;
-    std::string err = d2lrt::readSafetensors(o.resume, ck);
-    if (!err.empty())
-      fail(err);
-    for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
-      const d2lrt::HostTensor *v = ck.find(t.name);
-      if (v)
-        model.setTensor(t.name, *v);
-      else if (t.name.rfind("momentum.", 0) != 0)
-        fail(o.resume + " has no tensor '" + t.name + "'");
-    }
-    auto it = ck.metadata.find("epoch");
-    if (it != ck.metadata.end())
-      firstEpoch = std::atoi(it->second.c_str());
-    it = ck.metadata.find("steps");
-    if (it != ck.metadata.end())
-      steps = std::atoll(it->second.c_str());
-    it = ck.metadata.find("history"); // "loss train test ex/s;" per epoch
-    if (it != ck.metadata.end()) {
-      std::istringstream in(it->second);
-      std::string row;
-      while (std::getline(in, row, ';')) {
-        EpochResult r{};
-        std::istringstream fields(row);
-        if (fields >> r.loss >> r.trainAcc >> r.testAcc >> r.examplesPerSecond)
-          history.push_back(r);
-      }
-    }
-    if (firstEpoch >= o.epochs)
-      fail(o.resume + " is already at epoch " + std::to_string(firstEpoch) +
-           ": pass --epochs greater than that to continue");
-  }
+  Progress progress = startRun(o, model);
+  int firstEpoch = progress.firstEpoch;
+  int64_t steps = progress.steps;
+  std::vector<EpochResult> history = progress.history;
 
   bool tty = ::isatty(2);
   std::mt19937_64 rng(o.seed ^ 0x5eedULL);
@@ -409,44 +689,7 @@ int train(const Options &o) {
                 model.deviceName().c_str());
     std::fflush(stdout);
 
-    if (!o.checkpoint.empty()) {
-      // A PyTorch state_dict: parameters, BatchNorm statistics and their
-      // num_batches_tracked counters (strict loading needs them).
-      d2lrt::TensorFile ck;
-      for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
-        if (t.name.rfind("momentum.", 0) == 0)
-          continue;
-        ck.set(t.name, model.tensor(t.name));
-        const std::string suffix = ".running_mean";
-        if (t.name.size() > suffix.size() &&
-            t.name.compare(t.name.size() - suffix.size(), suffix.size(),
-                           suffix) == 0) {
-          d2lrt::HostTensor c = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {});
-          c.data<int64_t>()[0] = steps;
-          ck.set(t.name.substr(0, t.name.size() - suffix.size()) +
-                     ".num_batches_tracked",
-                 c);
-        }
-      }
-      ck.metadata["epoch"] = std::to_string(epoch + 1);
-      ck.metadata["steps"] = std::to_string(steps);
-      std::ostringstream rows;
-      for (const EpochResult &h : history)
-        rows << h.loss << " " << h.trainAcc << " " << h.testAcc << " "
-             << h.examplesPerSecond << ";";
-      ck.metadata["history"] = rows.str();
-      ck.metadata["model"] = o.model;
-      std::string err = d2lrt::writeSafetensors(o.checkpoint, ck);
-      if (!err.empty())
-        fail(err);
-    }
-    if (!o.plot.empty()) {
-      std::string svg = plotSvg(history);
-      std::string err = d2lrt::writeFileAtomically(
-          o.plot, std::vector<uint8_t>(svg.begin(), svg.end()));
-      if (!err.empty())
-        fail(err);
-    }
+    saveEpoch(o, model, epoch, steps, history);
   }
   return 0;
 }
@@ -479,6 +722,12 @@ int main(int argc, char **argv) {
       o.plot = v;
     else if (a == "--no-shuffle")
       o.shuffle = false;
+    else if (a == "--corpus" && (v = value()))
+      o.corpus = v;
+    else if (a == "--prefix" && (v = value()))
+      o.prefix = v;
+    else if (a == "--task" && (v = value()))
+      o.task = v;
     else if (a == "--epochs" && number(value(), d) && d >= 1)
       o.epochs = int(d);
     else if (a == "--lr" && number(value(), d) && d > 0)
