@@ -2,6 +2,7 @@
 
 #include "d2l/ModelBuilder/ModelBuilder.h"
 
+#include <array>
 #include <cmath>
 
 using namespace mlir;
@@ -163,16 +164,58 @@ Value ModelBuilder::linear(Value x, Value weight, Value bias) {
   return b.create<LinearOp>(loc(), x, weight, bias);
 }
 
+/// The four parameters of a one-layer nn.RNN / nn.GRU / nn.LSTM with
+/// `gates` blocks of `hidden` rows, initialised as PyTorch does.
+static std::array<Value, 4> recurrentParams(ModelBuilder &m, StringRef prefix,
+                                            int64_t gates, int64_t inputs,
+                                            int64_t hidden) {
+  double bound = 1.0 / std::sqrt(double(hidden));
+  std::string init =
+      "uniform(-" + std::to_string(bound) + ", " + std::to_string(bound) + ")";
+  auto name = [&](StringRef leaf) { return (prefix + "." + leaf).str(); };
+  return {m.param(name("weight_ih_l0"), {gates * hidden, inputs}, init),
+          m.param(name("weight_hh_l0"), {gates * hidden, hidden}, init),
+          m.param(name("bias_ih_l0"), {gates * hidden}, init),
+          m.param(name("bias_hh_l0"), {gates * hidden}, init)};
+}
+
+Value ModelBuilder::rnnLayer(StringRef prefix, Value xs, Value h,
+                             int64_t hidden) {
+  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
+  auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 1, inputs, hidden);
+  SmallVector<Value> outputs;
+  for (int64_t t = 0; t < steps; ++t) {
+    Value x = reshape(slice(xs, 0, t, t + 1), {batch, inputs});
+    h = tanh(add(linear(x, wih, bih), linear(h, whh, bhh)));
+    outputs.push_back(h);
+  }
+  return concat(outputs, 0);
+}
+
+Value ModelBuilder::lstmLayer(StringRef prefix, Value xs, Value h, Value c,
+                              int64_t hidden) {
+  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
+  auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 4, inputs, hidden);
+  SmallVector<Value> outputs;
+  for (int64_t t = 0; t < steps; ++t) {
+    Value x = reshape(slice(xs, 0, t, t + 1), {batch, inputs});
+    Value gates = add(linear(x, wih, bih), linear(h, whh, bhh));
+    auto gate = [&](int64_t k) {
+      return slice(gates, 1, k * hidden, (k + 1) * hidden);
+    };
+    Value i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh(gate(2)),
+          o = sigmoid(gate(3));
+    c = add(mul(f, c), mul(i, g));
+    h = mul(o, tanh(c));
+    outputs.push_back(h);
+  }
+  return concat(outputs, 0);
+}
+
 Value ModelBuilder::gruLayer(StringRef prefix, Value xs, Value h,
                              int64_t hidden) {
   int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
-  std::string init = "uniform(-" +
-                     std::to_string(1.0 / std::sqrt(double(hidden))) + ", " +
-                     std::to_string(1.0 / std::sqrt(double(hidden))) + ")";
-  Value wih = param(join(prefix, "weight_ih_l0"), {3 * hidden, inputs}, init);
-  Value whh = param(join(prefix, "weight_hh_l0"), {3 * hidden, hidden}, init);
-  Value bih = param(join(prefix, "bias_ih_l0"), {3 * hidden}, init);
-  Value bhh = param(join(prefix, "bias_hh_l0"), {3 * hidden}, init);
+  auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 3, inputs, hidden);
   SmallVector<Value> outputs;
   for (int64_t t = 0; t < steps; ++t) {
     Value x = reshape(slice(xs, 0, t, t + 1), {batch, inputs});

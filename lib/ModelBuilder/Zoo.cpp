@@ -208,16 +208,36 @@ void residualBlock(ModelBuilder &m) {
 /// of every step, [35 * 32, 28] (rows t * 32 + b), as RNNModel returns
 /// them. The linear layer is initialised as PyTorch's nn.Linear
 /// (uniform in ±1/sqrt(256)).
-void gruLM(ModelBuilder &m) {
+enum class Cell { RNN, GRU, LSTM };
+
+void languageModel(ModelBuilder &m, Cell cell) {
   const int64_t steps = 35, batch = 32, vocab = 28, hidden = 256;
   Value xs = m.input("X", {steps, batch, vocab});
   Value h = m.reshape(m.input("state", {1, batch, hidden}), {batch, hidden});
-  Value y = m.gruLayer("rnn", xs, h, hidden);
+  Value y;
+  if (cell == Cell::GRU)
+    y = m.gruLayer("rnn", xs, h, hidden);
+  else if (cell == Cell::RNN)
+    y = m.rnnLayer("rnn", xs, h, hidden);
+  else
+    y = m.lstmLayer(
+        "rnn", xs, h,
+        m.reshape(m.input("cell", {1, batch, hidden}), {batch, hidden}),
+        hidden);
   const char *init = "uniform(-0.0625, 0.0625)";
   Value w = m.param("linear.weight", {vocab, hidden}, init);
   Value b = m.param("linear.bias", {vocab}, init);
   m.finish({{"logits", m.linear(y, w, b)}});
 }
+
+void gruLM(ModelBuilder &m) { languageModel(m, Cell::GRU); }
+
+/// The same with nn.RNN(28, 256) (tanh; 9.6).
+void rnnLM(ModelBuilder &m) { languageModel(m, Cell::RNN); }
+
+/// The same with nn.LSTM(28, 256) (10.2); its state (h, c) is the inputs
+/// `state` and `cell`.
+void lstmLM(ModelBuilder &m) { languageModel(m, Cell::LSTM); }
 
 struct ZooEntry {
   const char *name;
@@ -238,7 +258,9 @@ const ZooEntry kZoo[] = {
     {"residual_block", residualBlock},
     {"resnet18", resnet18},
     {"fcn", fcn},
+    {"rnn_lm", rnnLM},
     {"gru_lm", gruLM},
+    {"lstm_lm", lstmLM},
 };
 
 } // namespace

@@ -392,6 +392,12 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
     if (a.name == "state")
       hb = &step->buffers[size_t(a.buffer)];
   }
+  // The initial state of each batch: zeros for `state` (and `cell`, an
+  // LSTM's memory).
+  std::vector<std::string> states{"state"};
+  for (const d2lrt::BindingSpec &a : step->arguments)
+    if (a.name == "cell")
+      states.push_back(a.name);
   int64_t steps = xb->shape[0], batch = xb->shape[1], vocab = xb->shape[2];
   Corpus corpus = loadCorpus(o.corpus, o.limit);
   if (int64_t(corpus.vocab.size()) != vocab)
@@ -451,7 +457,8 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
       onehot(x, rows, 1, &y);
       d2lrt::TensorFile in;
       in.set("X", x);
-      in.set("state", h);
+      for (const std::string &name : states)
+        in.set(name, h);
       in.set("labels", y);
       in.set("lr", lr);
       d2lrt::TensorFile out = model.run("train_step", in);
@@ -493,7 +500,8 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
         px[(t * batch) * vocab + text[size_t(from + t)]] = 1.0f;
       d2lrt::TensorFile in;
       in.set("X", x);
-      in.set("state", h);
+      for (const std::string &name : states)
+        in.set(name, h);
       in.set("labels", y);
       d2lrt::TensorFile out = model.run("eval_step", in);
       const float *row =

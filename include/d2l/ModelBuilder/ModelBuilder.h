@@ -87,6 +87,11 @@ public:
   /// (gates r, z, n in PyTorch's order), initialised as PyTorch does
   /// (uniform in ±1/sqrt(hidden)). Returns the outputs as [T B, hidden].
   Value gruLayer(StringRef prefix, Value xs, Value h, int64_t hidden);
+  /// nn.RNN(inputs, hidden) (tanh, one layer), the same way.
+  Value rnnLayer(StringRef prefix, Value xs, Value h, int64_t hidden);
+  /// nn.LSTM(inputs, hidden) (one layer; gates i, f, g, o in PyTorch's
+  /// order) from the states `h` and `c` [B, hidden], the same way.
+  Value lstmLayer(StringRef prefix, Value xs, Value h, Value c, int64_t hidden);
 
   /// Sets the named results and the function type; returns the function.
   func::FuncOp finish(ArrayRef<std::pair<std::string, Value>> outputs);

@@ -1,0 +1,99 @@
+# RUN: %python %s %models
+# models/rnn_lm.mlir, gru_lm.mlir and lstm_lm.mlir (the book's RNNModel
+# around nn.RNN / nn.GRU / nn.LSTM(28, 256), unrolled over 35 steps at
+# batch 32) against the book's PyTorch code: the same state_dict names and
+# shapes, and one @train_step on the host backend with gradient clipping
+# (d2lc --clip-norm, as torch.nn.utils.clip_grad_norm_) and SGD at lr 1,
+# from the same weights, one-hot batch and initial state: loss (relative
+# 1e-5), the clipped gradients and the parameters after the step (1e-4).
+# Clipping is checked where it acts (norm 0.01, below the gradient's) and,
+# for the GRU, where it does not (norm 100).
+import os
+import re
+import sys
+import tempfile
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from d2ltest import Checker, load_safetensors, run_tool, save_safetensors, tool
+
+models_dir = sys.argv[1]
+c = Checker()
+tmp = tempfile.mkdtemp()
+
+
+class RNNModel(nn.Module):
+    """The book's RNNModel (9.6), as it writes it."""
+
+    def __init__(self, rnn_layer, vocab_size, **kwargs):
+        super(RNNModel, self).__init__(**kwargs)
+        self.rnn = rnn_layer
+        self.vocab_size = vocab_size
+        self.num_hiddens = self.rnn.hidden_size
+        if not self.rnn.bidirectional:
+            self.num_directions = 1
+            self.linear = nn.Linear(self.num_hiddens, self.vocab_size)
+        else:
+            self.num_directions = 2
+            self.linear = nn.Linear(self.num_hiddens * 2, self.vocab_size)
+
+    def forward(self, inputs, state):
+        X = F.one_hot(inputs.T.long(), self.vocab_size)
+        X = X.to(torch.float32)
+        Y, state = self.rnn(X, state)
+        output = self.linear(Y.reshape((-1, Y.shape[-1])))
+        return output, state
+
+
+for name, layer, clips in [("gru_lm", nn.GRU, (0.01, 100.0)), ("rnn_lm", nn.RNN, (0.01,)),
+                           ("lstm_lm", nn.LSTM, (0.01,))]:
+    src = os.path.join(models_dir, name + ".mlir")
+    text = open(src).read()
+    torch.manual_seed(0)
+    net = RNNModel(layer(28, 256), 28)
+    args = {m.group(3): tuple(int(d) for d in m.group(1).split("x"))
+            for m in re.finditer(r'tensor<([0-9x]+)xf32> \{d2l\.init = "([^"]+)", d2l\.param = "([^"]+)"\}', text)}
+    c.true(f"{name}: parameter names and shapes are the book's",
+           args == {k: tuple(v.shape) for k, v in net.state_dict().items()}, str(args))
+
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randint(0, 28, (32, 35), generator=g)  # (batch, steps) as the book's iterators
+    Y = torch.randint(0, 28, (32, 35), generator=g)
+    state = torch.randn(1, 32, 256, generator=g) * 0.5
+    cell = torch.randn(1, 32, 256, generator=g) * 0.5
+    feed = {k: v.clone() for k, v in net.state_dict().items()}
+    feed.update(X=F.one_hot(inputs.T, 28).float(), state=state, labels=Y.T.reshape(-1),
+                lr=torch.tensor(1.0))
+    if layer is nn.LSTM:
+        feed["cell"] = cell
+    inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
+    save_safetensors(inp, feed)
+
+    for clip in clips:
+        cu = os.path.join(tmp, f"{name}-{clip}.cu")
+        run_tool([tool("d2lc"), src, "--train", "--clip-norm", str(clip), "--emit-grads", "-o", cu])
+        run_tool([tool("d2lc-run"), cu, "--backend", "host", "--entry", "train_step", "--inputs",
+                  inp, "-o", out])
+        ours = load_safetensors(out)
+        ref = RNNModel(layer(28, 256), 28)
+        ref.load_state_dict(net.state_dict())
+        logits, _ = ref(inputs, (state, cell) if layer is nn.LSTM else state)
+        loss = F.cross_entropy(logits, Y.T.reshape(-1))
+        ref.zero_grad()
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(ref.parameters(), clip)
+        grads = {k: p.grad.clone() for k, p in ref.named_parameters()}
+        with torch.no_grad():
+            for p in ref.parameters():
+                p -= 1.0 * p.grad
+        tag = f"{name} clip {clip}"
+        print(f"{tag}: gradient norm {norm.item():.4f}")
+        c.true(f"{tag}: clipping {'acts' if clip < norm else 'does not act'}",
+               (clip < norm) == (clip == 0.01))
+        c.close(f"{tag}: loss", ours["loss"], loss.detach(), 1e-5)
+        for k, v in grads.items():
+            c.close(f"{tag}: grad.{k}", ours["grad." + k], v, 1e-4)
+        for k, v in ref.state_dict().items():
+            c.close(f"{tag}: {k} after the step", ours[k], v, 1e-4)
+c.finish()
