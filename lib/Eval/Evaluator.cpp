@@ -167,6 +167,38 @@ private:
             set(o->getResult(i), std::move(r[i]));
           return success();
         })
+        .template Case<EmbeddingOp>([&](EmbeddingOp o) -> LogicalResult {
+          const Tensor<T> &ids = get(o.getIndices());
+          const Tensor<T> &w = get(o.getWeight());
+          int64_t v = w.dim(0), d = w.dim(1);
+          Tensor<T> r = Tensor<T>::zeros(shapeOf(o.getResult()));
+          for (int64_t i = 0; i < ids.numel(); ++i) {
+            int64_t k = ids.ints[size_t(i)];
+            if (k < 0 || k >= v)
+              return o.emitOpError()
+                     << "evaluation failed: index " << k << " at position " << i
+                     << " is outside [0, " << v << ")";
+            std::copy(w.data.begin() + k * d, w.data.begin() + (k + 1) * d,
+                      r.data.begin() + i * d);
+          }
+          set(o.getResult(), std::move(r));
+          return success();
+        })
+        .template Case<EmbeddingBackwardOp>([&](EmbeddingBackwardOp o) {
+          const Tensor<T> &g = get(o.getGradOutput());
+          const Tensor<T> &ids = get(o.getIndices());
+          Tensor<T> r = Tensor<T>::zeros(shapeOf(o.getResult()));
+          int64_t v = r.dim(0), d = r.dim(1);
+          for (int64_t i = 0; i < ids.numel(); ++i) {
+            int64_t k = ids.ints[size_t(i)];
+            if (k < 0 || k >= v)
+              continue;
+            for (int64_t j = 0; j < d; ++j)
+              r.data[size_t(k * d + j)] += g.data[size_t(i * d + j)];
+          }
+          set(o.getResult(), std::move(r));
+          return success();
+        })
         .template Case<SliceBackwardOp>([&](SliceBackwardOp o) {
           int64_t rank = int64_t(o.getInputShape().size());
           int64_t dim = o.getDim() < 0 ? o.getDim() + rank : o.getDim();

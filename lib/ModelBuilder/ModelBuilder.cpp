@@ -92,6 +92,12 @@ Value ModelBuilder::linear(StringRef prefix, Value x, int64_t outFeatures,
   return b.create<LinearOp>(loc(), x, w, bias);
 }
 
+Value ModelBuilder::embedding(StringRef prefix, Value indices, int64_t num,
+                              int64_t dim) {
+  Value w = param(join(prefix, "weight"), {num, dim}, "normal(1)");
+  return b.create<EmbeddingOp>(loc(), indices, w);
+}
+
 Value ModelBuilder::batchNorm(StringRef prefix, Value x) {
   int64_t c = dim(x, 1);
   Value gamma = param(join(prefix, "weight"), {c}, "ones");

@@ -1,10 +1,15 @@
-//===- d2lc-train.cpp - train a compiled model on Fashion-MNIST -----------===//
+//===- d2lc-train.cpp - train a compiled model of the book ----------------===//
 //
 //   d2lc-train MODEL.cu [--data fashion-mnist|DIR] --epochs E --lr LR
 //              [--batch B] [--resize S] [--backend host|cuda] [--seed S]
 //              [--checkpoint CK.safetensors] [--resume CK.safetensors]
 //              [--plot CURVES.svg] [--limit N] [--test-limit N]
 //              [--no-shuffle] [--host-threads N]
+//              [--task classify|segment|lm] [--corpus TEXT] [--prefix TEXT]
+//
+// The task follows from the model: images and a class per image, a class
+// per pixel (FCN), or one-hot characters and a state (a language model:
+// see trainLanguageModel; --limit then counts characters of the corpus).
 //
 // The book's train_ch6 with a compiled @train_step (d2lc --train): reads the
 // gzipped IDX files of Debian's dataset-fashion-mnist, shuffles the
@@ -68,7 +73,8 @@ int usage() {
       "LR [--batch B] [--resize S] [--backend host|cuda] [--seed S] "
       "[--checkpoint CK.safetensors] [--resume CK.safetensors] [--plot "
       "CURVES.svg] [--limit N] [--test-limit N] [--no-shuffle] "
-      "[--host-threads N]\n");
+      "[--host-threads N] [--task classify|segment|lm] [--corpus TEXT] "
+      "[--prefix TEXT]\n");
   return 2;
 }
 

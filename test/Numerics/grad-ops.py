@@ -3,7 +3,7 @@
 # torch.autograd): f32, relative 1e-5.
 import torch
 import torch.nn.functional as F
-from d2ltest import Checker, check_op
+from d2ltest import Checker, check_op, evaluate, single_op
 
 torch.manual_seed(12)
 c = Checker()
@@ -106,4 +106,21 @@ g = torch.randn(3, 4)
 (dx,) = vjp(lambda t: t[:, 1:9:2], [x], g)
 check_op(c, "slice_backward", "slice_backward", [("g", g)], dx,
          arr("input_shape", (3, 10)) + ", dim = 1, start = 1, step = 2")
+# embedding: F.embedding; its backward: the gradient of F.embedding with
+# respect to the table (rows summed per index, repeated indices included).
+ids = torch.tensor([[3, 0, 3, 7], [1, 4, 2, 3]])
+w = torch.randn(8, 5)
+check_op(c, "embedding", "embedding", [("i", ids), ("w", w)], F.embedding(ids, w))
+g = torch.randn(2, 4, 5)
+(dw,) = vjp(lambda t: F.embedding(ids, t), [w], g)
+check_op(c, "embedding_backward", "embedding_backward", [("g", g), ("i", ids)], dw,
+         "num_embeddings = 8")
+r = None
+try:
+    evaluate(single_op("embedding", [("i", torch.tensor([1, 8])), ("w", w)], [torch.zeros(2, 5)]),
+             {"i": torch.tensor([1, 8]), "w": w}, entry="f")
+except AssertionError as e:
+    r = str(e)
+c.true("embedding index out of range is an error",
+       r is not None and "index 8 at position 1 is outside [0, 8)" in r, r or "")
 c.finish()

@@ -76,6 +76,11 @@ check(c, "sum", "sum", [("x", x)], [(2, 1, 4)], arr("dims", (1,)) + ", keepdim =
 check(c, "mean", "mean", [("x", x)], [(3,)], arr("dims", (0, 2)))
 check(c, "softmax", "softmax", [("x", r(3, 5))], [(3, 5)], "dim = 1")
 check(c, "log_softmax", "log_softmax", [("x", r(3, 5))], [(3, 5)], "dim = -1")
+check(c, "embedding (table)", "embedding", [("i", torch.tensor([[3, 0, 3], [1, 4, 2]])), ("w", r(5, 4))],
+      [(2, 3, 4)])
+check(c, "embedding_backward", "embedding_backward",
+      [("g", r(2, 3, 4)), ("i", torch.tensor([[3, 0, 3], [1, 4, 2]]))], [(6, 4)],
+      "num_embeddings = 6")
 check(c, "cross_entropy", "cross_entropy", [("x", r(6, 5)), ("y", torch.randint(0, 5, (6,)))], [()])
 check(c, "cross_entropy per pixel", "cross_entropy",
       [("x", r(2, 4, 3, 3)), ("y", torch.randint(0, 4, (2, 3, 3)))], [()])

@@ -137,6 +137,9 @@ cases = [
     ("slice_backward", [("g", r(3, 4))], [(3, 10)],
      arr("input_shape", (3, 10)) + ", dim = 1, start = 1, step = 2"),
     ("concat", [("a", r(2, 3)), ("b", r(2, 1)), ("c", r(2, 2))], [(2, 6)], "dim = 1"),
+    ("embedding", [("i", torch.tensor([[3, 0, 3], [1, 4, 2]])), ("w", r(5, 4))], [(2, 3, 4)], ""),
+    ("embedding_backward", [("g", r(2, 3, 4)), ("i", torch.tensor([[3, 0, 3], [1, 4, 2]]))],
+     [(6, 4)], "num_embeddings = 6"),
     ("argmax", [("x", r(4, 7, 3))], [(4, 3)], "dim = 1"),
 ]
 
@@ -161,7 +164,7 @@ for i, (op, operands, shapes, attrs) in enumerate(cases):
               "-o", out])
     host = load_safetensors(out)
     for k in range(len(shapes)):
-        tol = 0 if op in ("transpose", "slice", "slice_backward", "concat", "argmax",
+        tol = 0 if op in ("transpose", "slice", "slice_backward", "concat", "argmax", "embedding",
                           "broadcast_to") else 1e-5
         c.close(f"#{i} {op} result {k}", host[f"r{k}"], ref[f"r{k}"], tol)
 c.finish()

@@ -44,6 +44,9 @@ public:
                         StringRef init = "xavier_uniform");
   Value linear(StringRef prefix, Value x, int64_t outFeatures,
                StringRef init = "xavier_uniform");
+  /// nn.Embedding(num, dim) on integer `indices`: the table
+  /// `<prefix>.weight` [num, dim], initialised N(0, 1) as PyTorch does.
+  Value embedding(StringRef prefix, Value indices, int64_t num, int64_t dim);
   /// nn.BatchNorm1d/2d in the inference form; the training step pass turns
   /// it into the training form.
   Value batchNorm(StringRef prefix, Value x);

@@ -88,6 +88,25 @@ LogicalResult mlir::d2l::cuda::printMovement(llvm::raw_ostream &os,
        << ind << "} else {\n"
        << ind << "  " << o << "[i] = 0;\n"
        << ind << "}\n";
+  } else if (auto e = dyn_cast<EmbeddingOp>(op)) {
+    // out[s, j] = weight[indices[s], j]; zeros for an index out of range.
+    int64_t v = l.params[1].getDimSize(0), d = l.params[1].getDimSize(1);
+    os << ind << "const long long k = (long long)a0[i / " << str(d) << "];\n"
+       << ind << o << "[i] = (k >= 0 && k < " << str(v) << ") ? a1[k * "
+       << str(d) << " + i % " << str(d) << "] : (" << T << ")0;\n";
+  } else if (auto e = dyn_cast<EmbeddingBackwardOp>(op)) {
+    // out[v, j] = Σ_{s: indices[s] = v} grad[s, j]: each output element
+    // scans the indices (deterministic, no atomics; the tables and batches
+    // of the book's sequence models are small).
+    int64_t d = out.getDimSize(1);
+    int64_t n = l.params[1].getNumElements();
+    os << ind << "const long long v = i / " << str(d) << ", j = i % " << str(d)
+       << ";\n"
+       << ind << T << " acc = (" << T << ")0;\n"
+       << ind << "for (long long s = 0; s < " << str(n) << "; ++s)\n"
+       << ind << "  if ((long long)a1[s] == v) acc += a0[s * " << str(d)
+       << " + j];\n"
+       << ind << o << "[i] = acc;\n";
   } else if (auto c = dyn_cast<ConcatOp>(op)) {
     int64_t dim = normalise(c.getDim(), rank);
     int64_t offset = 0;

@@ -587,3 +587,27 @@ func.func @epilogue_root(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+func.func @embedding_float_indices(%ids: tensor<4xf32>, %w: tensor<28x32xf32>) {
+  // expected-error @+1 {{'d2l.embedding' op operand #0 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4xf32>'}}
+  %0 = d2l.embedding %ids, %w : (tensor<4xf32>, tensor<28x32xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_table_rank(%ids: tensor<4xi64>, %w: tensor<28xf32>) {
+  // expected-error @+1 {{'d2l.embedding' op expects a weight table [num_embeddings, dim] but got 'tensor<28xf32>'}}
+  %0 = d2l.embedding %ids, %w : (tensor<4xi64>, tensor<28xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_backward_shape(%g: tensor<4x3x32xf32>, %ids: tensor<4xi64>) {
+  // expected-error @+1 {{'d2l.embedding_backward' op expects grad_output of the indices' shape [4] and one more dimension but got 'tensor<4x3x32xf32>'}}
+  %0 = d2l.embedding_backward %g, %ids {num_embeddings = 28} : (tensor<4x3x32xf32>, tensor<4xi64>) -> tensor<28x32xf32>
+  return
+}

@@ -170,3 +170,13 @@ func.func @fusion_ops(%x: tensor<2x3x4x4xf32>, %w: tensor<4x3x3x3xf32>, %m: tens
   }
   return %dx, %r : tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>
 }
+
+// CHECK-LABEL: func.func @embeddings
+func.func @embeddings(%ids: tensor<4x10xi64>, %w: tensor<28x32xf32>, %g: tensor<4x10x32xf32>)
+    -> (tensor<4x10x32xf32>, tensor<28x32xf32>) {
+  // CHECK: d2l.embedding %{{.*}}, %{{.*}} : (tensor<4x10xi64>, tensor<28x32xf32>) -> tensor<4x10x32xf32>
+  %0 = d2l.embedding %ids, %w : (tensor<4x10xi64>, tensor<28x32xf32>) -> tensor<4x10x32xf32>
+  // CHECK: d2l.embedding_backward %{{.*}}, %{{.*}} {num_embeddings = 28 : i64} : (tensor<4x10x32xf32>, tensor<4x10xi64>) -> tensor<28x32xf32>
+  %1 = d2l.embedding_backward %g, %ids {num_embeddings = 28} : (tensor<4x10x32xf32>, tensor<4x10xi64>) -> tensor<28x32xf32>
+  return %0, %1 : tensor<4x10x32xf32>, tensor<28x32xf32>
+}

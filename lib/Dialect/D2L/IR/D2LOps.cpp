@@ -866,6 +866,26 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type indicesType = adaptor.getIndices().getType();
+  Type weightType = adaptor.getWeight().getType();
+  auto indices = tensorOf(indicesType);
+  auto weight = tensorOf(weightType);
+  if (!indices || !indices.getElementType().isSignlessInteger())
+    return err("expects integer indices but got ", indicesType);
+  if (!weight || weight.getRank() != 2)
+    return err("expects a weight table [num_embeddings, dim] but got ",
+               weightType);
+  SmallVector<int64_t> shape(indices.getShape());
+  shape.push_back(weight.getDimSize(1));
+  results.push_back(tensor(shape, weight.getElementType()));
+  return success();
+}
+
 LogicalResult MseLossOp::inferReturnTypes(MLIRContext *,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
@@ -1146,6 +1166,28 @@ LogicalResult BatchNormBackwardOp::inferReturnTypes(
                adaptor.getGradOutput().getType());
   Type vec = adaptor.getWeight().getType();
   results.append({x, vec, vec});
+  return success();
+}
+
+LogicalResult EmbeddingBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type g = adaptor.getGradOutput().getType();
+  Type indicesType = adaptor.getIndices().getType();
+  auto indices = tensorOf(indicesType);
+  auto grad = tensorOf(g);
+  int64_t v = adaptor.getNumEmbeddings();
+  if (v < 1)
+    return err("expects num_embeddings >= 1 but got ", v);
+  if (!indices || !indices.getElementType().isSignlessInteger())
+    return err("expects integer indices but got ", indicesType);
+  if (!grad || grad.getRank() != indices.getRank() + 1 ||
+      grad.getShape().drop_back() != indices.getShape())
+    return err("expects grad_output of the indices' shape ",
+               formatShape(indices.getShape()),
+               " and one more dimension but got ", g);
+  results.push_back(tensor({v, grad.getShape().back()}, grad.getElementType()));
   return success();
 }
 

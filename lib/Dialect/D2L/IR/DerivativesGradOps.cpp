@@ -487,8 +487,8 @@ LogicalResult BatchNormBackwardOp::buildVJP(OpBuilder &b, ArrayRef<Value> rg,
   if (needed[3] && gXhat)
     grads[3] = gb.neg(gb.sumPerChannel(gb.mul(gXhat, t.s)));
   if (needed[4])
-    grads[4] = gb.add(gS, gXhat ? gb.sumPerChannel(gb.mul(gXhat, t.xc))
-                                : Value());
+    grads[4] =
+        gb.add(gS, gXhat ? gb.sumPerChannel(gb.mul(gXhat, t.xc)) : Value());
   return success();
 }
 
@@ -511,14 +511,60 @@ LogicalResult BatchNormBackwardOp::buildJVP(OpBuilder &b, ArrayRef<Value> tv,
                              gb.mul(gb.channel(getWeight(), t.rank), tsB)),
                       1.0 / t.n);
   // t_A = n tdy - tS1 - t_x̂ S2 - x̂ tS2
-  Value tA = gb.sub(gb.sub(gb.scale(tdy, t.n), gb.channel(tS1, t.rank)),
-                    gb.add(gb.mul(txhat, t.s2),
-                           gb.mul(t.xhat, gb.channel(tS2, t.rank))));
+  Value tA = gb.sub(
+      gb.sub(gb.scale(tdy, t.n), gb.channel(tS1, t.rank)),
+      gb.add(gb.mul(txhat, t.s2), gb.mul(t.xhat, gb.channel(tS2, t.rank))));
   Value tdx = gb.add(gb.mul(tk, t.a), gb.mul(t.k, tA));
   if (tdx)
     tdx = gb.broadcastTo(tdx, shape(dy));
   results.push_back(tdx);
   results.push_back(tS2);
   results.push_back(tS1);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// embedding, embedding_backward: linear in the table (and in grad_output)
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::buildVJP(OpBuilder &b, ArrayRef<Value> rg,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  clearGrads(*this, grads);
+  if (needed[0])
+    return emitOpError() << "cannot be differentiated with respect to its "
+                            "indices: they are integers";
+  if (needed[1] && rg[0])
+    grads[1] = b.create<EmbeddingBackwardOp>(
+        getLoc(), rg[0], getIndices(),
+        b.getI64IntegerAttr(shape(getWeight())[0]));
+  return success();
+}
+
+LogicalResult EmbeddingOp::buildJVP(OpBuilder &b, ArrayRef<Value> t,
+                                    SmallVectorImpl<Value> &results) {
+  results.push_back(t[1] ? b.create<EmbeddingOp>(getLoc(), getIndices(), t[1])
+                         : Value());
+  return success();
+}
+
+LogicalResult EmbeddingBackwardOp::buildVJP(OpBuilder &b, ArrayRef<Value> rg,
+                                            ArrayRef<bool> needed,
+                                            SmallVectorImpl<Value> &grads) {
+  clearGrads(*this, grads);
+  if (needed[1])
+    return emitOpError() << "cannot be differentiated with respect to its "
+                            "indices: they are integers";
+  if (needed[0] && rg[0])
+    grads[0] = b.create<EmbeddingOp>(getLoc(), getIndices(), rg[0]);
+  return success();
+}
+
+LogicalResult EmbeddingBackwardOp::buildJVP(OpBuilder &b, ArrayRef<Value> t,
+                                            SmallVectorImpl<Value> &results) {
+  results.push_back(t[0] ? b.create<EmbeddingBackwardOp>(getLoc(), t[0],
+                                                         getIndices(),
+                                                         getNumEmbeddingsAttr())
+                         : Value());
   return success();
 }

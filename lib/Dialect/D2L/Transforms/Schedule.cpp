@@ -570,7 +570,8 @@ private:
               {b.getNamedAttr("per_thread", b.getI64IntegerAttr(kPerThread))});
           return reduceLaunch(op, "mean", t0, {ws, at}, out[0], n, 1);
         })
-        .Case<TransposeOp, SliceOp, SliceBackwardOp, ConcatOp>(
+        .Case<TransposeOp, SliceOp, SliceBackwardOp, ConcatOp, EmbeddingOp,
+              EmbeddingBackwardOp>(
             [&](Operation *) {
               launch(op, "", "gather", t0, in, out, threadGrid(n0), {});
               return success();

@@ -737,6 +737,25 @@ def D2L_MseLossOp : D2L_ShapedOp<"mse_loss", [D2L_Differentiable]> {
 // Non-differentiable ops
 //===----------------------------------------------------------------------===//
 
+def D2L_EmbeddingOp : D2L_ShapedOp<"embedding", [D2L_Differentiable]> {
+  let summary = "rows of a table by integer index (nn.Embedding, F.embedding)";
+  let description = [{
+    `weight` is the table [V, D]; `indices` are integers of any shape S with
+    values in [0, V). The result [S..., D] holds row `indices[s]` of the
+    table at each position s. It is differentiable with respect to the
+    table (the gradient sums the rows' gradients per index,
+    `embedding_backward`), not the indices. An index outside [0, V) is an
+    error in the evaluator and reads zeros in compiled code.
+
+    ```mlir
+    %y = d2l.embedding %ids, %w : (tensor<64x10xi64>, tensor<184x32xf32>)
+        -> tensor<64x10x32xf32>
+    ```
+  }];
+  let arguments = (ins D2L_IntTensor:$indices, D2L_FloatTensor:$weight);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
 def D2L_ArgmaxOp : D2L_ShapedOp<"argmax"> {
   let summary = "index of the maximum along a dimension (torch.argmax)";
   let description = [{
@@ -1001,6 +1020,24 @@ def D2L_BatchNormBackwardOp : D2L_ShapedOp<"batch_norm_backward",
                    D2L_FloatTensor:$batch_invstd);
   let results = (outs D2L_FloatTensor:$grad_input, D2L_FloatTensor:$grad_weight,
                  D2L_FloatTensor:$grad_bias);
+}
+
+def D2L_EmbeddingBackwardOp : D2L_ShapedOp<"embedding_backward",
+                                           [D2L_Differentiable]> {
+  let summary = "gradient of embedding: the rows' gradients summed per index";
+  let description = [{
+    A [num_embeddings, D] tensor whose row v is the sum of `grad_output`'s
+    rows at the positions where `indices` is v (zero for indices that do not
+    occur, and for indices outside [0, num_embeddings)).
+
+    ```mlir
+    %dw = d2l.embedding_backward %dy, %ids {num_embeddings = 184 : i64}
+        : (tensor<64x10x32xf32>, tensor<64x10xi64>) -> tensor<184x32xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_IntTensor:$indices,
+                   D2L_I64Attr:$num_embeddings);
+  let results = (outs D2L_FloatTensor:$result);
 }
 
 def D2L_SliceBackwardOp : D2L_ShapedOp<"slice_backward",
