@@ -98,6 +98,72 @@ Value ModelBuilder::embedding(StringRef prefix, Value indices, int64_t num,
   return b.create<EmbeddingOp>(loc(), indices, w);
 }
 
+Value ModelBuilder::layerNorm(StringRef prefix, Value x) {
+  int64_t d = dim(x, -1);
+  Value w = param(join(prefix, "weight"), {d}, "ones");
+  Value bias = param(join(prefix, "bias"), {d}, "zeros");
+  auto mean = [&](Value v) -> Value {
+    return b.create<MeanOp>(loc(), v, b.getDenseI64ArrayAttr({-1}),
+                            b.getBoolAttr(true));
+  };
+  auto scalar = [&](double v) -> Value {
+    auto et = cast<RankedTensorType>(x.getType()).getElementType();
+    return b.create<ConstantOp>(
+        loc(), DenseElementsAttr::get(RankedTensorType::get({}, et),
+                                      b.getFloatAttr(et, v)));
+  };
+  Value centred = sub(x, mean(x));
+  Value var = mean(mul(centred, centred));
+  Value normed = b.create<DivOp>(
+      loc(), centred, b.create<SqrtOp>(loc(), add(var, scalar(1e-5))));
+  return add(mul(normed, w), bias);
+}
+
+Value ModelBuilder::transformerEncoderBlock(StringRef prefix, Value x,
+                                            int64_t heads, int64_t ffnHidden,
+                                            double dropoutP) {
+  int64_t batch = dim(x, 0), steps = dim(x, 1), hidden = dim(x, 2);
+  int64_t d = hidden / heads;
+  auto dense = [&](StringRef name, Value v, int64_t out, bool bias) {
+    std::string p = join(prefix, name);
+    Value w = param(join(p, "weight"), {out, dim(v, -1)}, "xavier_uniform");
+    Value bv = bias ? param(join(p, "bias"), {out}, "zeros") : Value();
+    return linear(v, w, bv);
+  };
+  // transpose_qkv: [B, T, H d] -> [B H, T, d]; transpose_output back.
+  auto split = [&](Value v) {
+    v = reshape(v, {batch, steps, heads, d});
+    v = b.create<TransposeOp>(loc(), v, b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+    return reshape(v, {batch * heads, steps, d});
+  };
+  auto merge = [&](Value v) {
+    v = reshape(v, {batch, heads, steps, d});
+    v = b.create<TransposeOp>(loc(), v, b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+    return reshape(v, {batch, steps, hidden});
+  };
+  Value q = split(dense("attention.W_q", x, hidden, false));
+  Value k = split(dense("attention.W_k", x, hidden, false));
+  Value v = split(dense("attention.W_v", x, hidden, false));
+  // DotProductAttention: softmax(Q K^T / sqrt(d)) V.
+  auto et = cast<RankedTensorType>(x.getType()).getElementType();
+  Value scale = b.create<ConstantOp>(
+      loc(), DenseElementsAttr::get(RankedTensorType::get({}, et),
+                                    b.getFloatAttr(et, 1.0 / std::sqrt(d))));
+  Value scores = mul(b.create<BatchMatmulOp>(loc(), q, k, b.getBoolAttr(false),
+                                             b.getBoolAttr(true)),
+                     scale);
+  Value weights = dropout(
+      b.create<SoftmaxOp>(loc(), scores, b.getI64IntegerAttr(-1)), dropoutP);
+  Value attended = merge(b.create<BatchMatmulOp>(
+      loc(), weights, v, b.getBoolAttr(false), b.getBoolAttr(false)));
+  Value y = dense("attention.W_o", attended, hidden, false);
+  // AddNorm: LayerNorm(dropout(Y) + X).
+  y = layerNorm(join(prefix, "addnorm1.ln"), add(dropout(y, dropoutP), x));
+  Value f = dense("ffn.dense2", relu(dense("ffn.dense1", y, ffnHidden, true)),
+                  hidden, true);
+  return layerNorm(join(prefix, "addnorm2.ln"), add(dropout(f, dropoutP), y));
+}
+
 Value ModelBuilder::batchNorm(StringRef prefix, Value x) {
   int64_t c = dim(x, 1);
   Value gamma = param(join(prefix, "weight"), {c}, "ones");

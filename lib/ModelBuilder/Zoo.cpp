@@ -239,6 +239,15 @@ void rnnLM(ModelBuilder &m) { languageModel(m, Cell::RNN); }
 /// `state` and `cell`.
 void lstmLM(ModelBuilder &m) { languageModel(m, Cell::LSTM); }
 
+/// One encoder block of the book's Transformer (11.7: hidden 32, 4 heads,
+/// FFN 64, dropout 0.1) on [64, 10, 32] inputs (batch 64, 10 steps), with
+/// the book's module names inside `0.`. For tests of attention and layer
+/// norm until the whole Transformer is in the zoo.
+void transformerBlock(ModelBuilder &m) {
+  Value x = m.input("X", {64, 10, 32});
+  m.finish({{"Y", m.transformerEncoderBlock("0", x, 4, 64, 0.1)}});
+}
+
 struct ZooEntry {
   const char *name;
   void (*build)(ModelBuilder &);
@@ -261,6 +270,7 @@ const ZooEntry kZoo[] = {
     {"rnn_lm", rnnLM},
     {"gru_lm", gruLM},
     {"lstm_lm", lstmLM},
+    {"transformer_block", transformerBlock},
 };
 
 } // namespace

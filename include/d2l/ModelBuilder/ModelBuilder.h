@@ -47,6 +47,18 @@ public:
   /// nn.Embedding(num, dim) on integer `indices`: the table
   /// `<prefix>.weight` [num, dim], initialised N(0, 1) as PyTorch does.
   Value embedding(StringRef prefix, Value indices, int64_t num, int64_t dim);
+  /// nn.LayerNorm(x.shape[-1]) (eps 1e-5, elementwise affine), composed of
+  /// d2l ops (two-pass: mean, centred mean of squares), so its derivatives
+  /// and kernels are theirs: `<prefix>.weight` (ones), `<prefix>.bias`.
+  Value layerNorm(StringRef prefix, Value x);
+  /// The book's TransformerEncoderBlock (11.7) without valid lengths:
+  /// MultiHeadAttention (`attention.W_q/W_k/W_v/W_o`, no biases, scaled dot
+  /// products, `heads` heads), AddNorm (`addnorm1.ln`), PositionWiseFFN
+  /// (`ffn.dense1`, ReLU, `ffn.dense2`), AddNorm (`addnorm2.ln`); x is
+  /// [B, T, hidden]; dropout p applies to the attention weights and in the
+  /// AddNorms (identity in @forward).
+  Value transformerEncoderBlock(StringRef prefix, Value x, int64_t heads,
+                                int64_t ffnHidden, double dropoutP);
   /// nn.BatchNorm1d/2d in the inference form; the training step pass turns
   /// it into the training form.
   Value batchNorm(StringRef prefix, Value x);
