@@ -416,6 +416,42 @@ private:
               softmax(x, dim, isa<LogSoftmaxOp>(o.getOperation())));
           return success();
         })
+        .template Case<MaskedSoftmaxOp, MaskedSoftmaxBackwardOp>([&](auto o) {
+          // Rows of K in [B, Q, K]; valid length from [B] or [B, Q].
+          constexpr bool backward =
+              std::is_same_v<decltype(o), MaskedSoftmaxBackwardOp>;
+          const Tensor<T> &x =
+              backward ? get(o->getOperand(1)) : get(o->getOperand(0));
+          const Tensor<T> &lens = get(o.getValidLens());
+          int64_t q = x.dim(1), k = x.dim(2), rows = x.numel() / k;
+          Tensor<T> r = Tensor<T>::zeros(x.shape);
+          for (int64_t row = 0; row < rows; ++row) {
+            int64_t vl = lens.ints[size_t(lens.rank() == 2 ? row : row / q)];
+            const T *px = &x.data[size_t(row * k)];
+            T *pr = &r.data[size_t(row * k)];
+            if (!backward) {
+              auto value = [&](int64_t j) {
+                return j < vl ? double(px[j]) : -1e6;
+              };
+              double mx = -INFINITY, sum = 0;
+              for (int64_t j = 0; j < k; ++j)
+                mx = std::max(mx, value(j));
+              for (int64_t j = 0; j < k; ++j)
+                sum += std::exp(value(j) - mx);
+              for (int64_t j = 0; j < k; ++j)
+                pr[j] = T(std::exp(value(j) - mx) / sum);
+            } else {
+              const T *pg = &get(o->getOperand(0)).data[size_t(row * k)];
+              double s = 0;
+              for (int64_t j = 0; j < k; ++j)
+                s += double(pg[j]) * double(px[j]);
+              for (int64_t j = 0; j < k; ++j)
+                pr[j] = j < vl ? T(double(px[j]) * (double(pg[j]) - s)) : T(0);
+            }
+          }
+          set(o.getResult(), std::move(r));
+          return success();
+        })
         .template Case<CrossEntropyOp>([&](CrossEntropyOp o) -> LogicalResult {
           Tensor<T> out;
           std::string err =

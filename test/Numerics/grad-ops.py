@@ -123,4 +123,29 @@ except AssertionError as e:
     r = str(e)
 c.true("embedding index out of range is an error",
        r is not None and "index 8 at position 1 is outside [0, 8)" in r, r or "")
+
+
+# masked_softmax: the book's masked_softmax (sequence_mask with -1e6, then
+# a softmax over the last dimension), lengths [B] and [B, Q], a row of
+# valid length 0 included; its backward: autograd through the book's code.
+def book_masked_softmax(X, valid_lens):
+    shape = X.shape
+    if valid_lens.dim() == 1:
+        valid_lens = torch.repeat_interleave(valid_lens, shape[1])
+    else:
+        valid_lens = valid_lens.reshape(-1)
+    X = X.reshape(-1, shape[-1])
+    mask = torch.arange(shape[-1])[None, :] < valid_lens[:, None]
+    X = torch.where(mask, X, torch.tensor(-1e6))
+    return torch.softmax(X.reshape(shape), dim=-1)
+
+
+for lens in (torch.tensor([2, 5]), torch.tensor([[1, 2, 4, 5], [3, 0, 2, 1]])):
+    x = torch.randn(2, 4, 5) * 3
+    check_op(c, f"masked_softmax lens {list(lens.shape)}", "masked_softmax", [("x", x), ("v", lens)],
+             book_masked_softmax(x, lens))
+    g = torch.randn(2, 4, 5)
+    (dx,) = vjp(lambda t: book_masked_softmax(t, lens), [x], g)
+    check_op(c, f"masked_softmax_backward lens {list(lens.shape)}", "masked_softmax_backward",
+             [("g", g), ("y", book_masked_softmax(x, lens)), ("v", lens)], dx)
 c.finish()

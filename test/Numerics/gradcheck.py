@@ -81,6 +81,15 @@ check(c, "embedding (table)", "embedding", [("i", torch.tensor([[3, 0, 3], [1, 4
 check(c, "embedding_backward", "embedding_backward",
       [("g", r(2, 3, 4)), ("i", torch.tensor([[3, 0, 3], [1, 4, 2]]))], [(6, 4)],
       "num_embeddings = 6")
+check(c, "masked_softmax [B]", "masked_softmax", [("x", r(2, 3, 5)), ("v", torch.tensor([2, 5]))],
+      [(2, 3, 5)])
+check(c, "masked_softmax [B, Q]", "masked_softmax",
+      [("x", r(2, 3, 4)), ("v", torch.tensor([[1, 2, 4], [3, 0, 2]]))], [(2, 3, 4)])
+# Its y is masked_softmax's output: zero past each valid length.
+ym = torch.softmax(r(2, 3, 5), -1) * (torch.arange(5) < torch.tensor([2, 5])[:, None, None])
+check(c, "masked_softmax_backward", "masked_softmax_backward",
+      [("g", r(2, 3, 5)), ("y", ym / ym.sum(-1, keepdim=True)), ("v", torch.tensor([2, 5]))],
+      [(2, 3, 5)], wrt=["g"])
 check(c, "cross_entropy", "cross_entropy", [("x", r(6, 5)), ("y", torch.randint(0, 5, (6,)))], [()])
 check(c, "cross_entropy per pixel", "cross_entropy",
       [("x", r(2, 4, 3, 3)), ("y", torch.randint(0, 4, (2, 3, 3)))], [()])

@@ -154,6 +154,49 @@ LogicalResult mlir::d2l::cuda::printSoftmaxFamily(llvm::raw_ostream &os,
   Type et = l.params[0].getElementType();
   std::string T = scalarType(et);
   std::string ex = mathFn("exp", et), lg = mathFn("log", et);
+  if (isa<MaskedSoftmaxOp, MaskedSoftmaxBackwardOp>(op)) {
+    // [B, Q, K] rows of K; the row's valid length from [B] or [B, Q].
+    bool backward = isa<MaskedSoftmaxBackwardOp>(op);
+    RankedTensorType x = l.params[0];
+    int64_t q = x.getDimSize(1), k = x.getDimSize(2);
+    bool perQuery = l.params[backward ? 2 : 1].getRank() == 2;
+    std::string lens = backward ? "a2" : "a1", out = backward ? "a3" : "a2";
+    os << "  D2L_THREADS {\n"
+       << "    const long long row = (long long)blockIdx.x * 256 + "
+          "threadIdx.x;\n"
+       << "    if (row < " << str(x.getNumElements() / k) << ") {\n"
+       << "      const long long base = row * " << str(k) << ";\n"
+       << "      const long long vl = (long long)" << lens << "["
+       << (perQuery ? "row" : "row / " + str(q)) << "];\n";
+    if (!backward) {
+      // As the book: masked scores become -1e6, then a stable softmax.
+      os << "      " << T << " mx = -D2L_INF;\n"
+         << "      for (long long j = 0; j < " << str(k) << "; ++j) {\n"
+         << "        const " << T
+         << " v = j < vl ? a0[base + j] : " << literal(-1e6, et) << ";\n"
+         << "        mx = v > mx ? v : mx;\n      }\n"
+         << "      " << T << " sum = 0;\n"
+         << "      for (long long j = 0; j < " << str(k) << "; ++j)\n"
+         << "        sum += " << ex
+         << "((j < vl ? a0[base + j] : " << literal(-1e6, et) << ") - mx);\n"
+         << "      for (long long j = 0; j < " << str(k) << "; ++j)\n"
+         << "        " << out << "[base + j] = " << ex
+         << "((j < vl ? a0[base + j] : " << literal(-1e6, et)
+         << ") - mx) / sum;\n";
+    } else {
+      // a0 = dy, a1 = y: dx = y (dy - Σ dy y) where valid, 0 elsewhere.
+      os << "      " << T << " s = 0;\n"
+         << "      for (long long j = 0; j < " << str(k) << "; ++j)\n"
+         << "        s += a0[base + j] * a1[base + j];\n"
+         << "      for (long long j = 0; j < " << str(k) << "; ++j)\n"
+         << "        " << out
+         << "[base + j] = j < vl ? a1[base + j] * (a0[base "
+            "+ j] - s) : ("
+         << T << ")0;\n";
+    }
+    os << "    }\n  }\n";
+    return success();
+  }
   if (l.family() == "softmax") {
     int64_t dim = op->getAttrOfType<IntegerAttr>("dim").getInt();
     Rows r = rowsOf(l.params[0], dim);

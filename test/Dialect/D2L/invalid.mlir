@@ -611,3 +611,19 @@ func.func @embedding_backward_shape(%g: tensor<4x3x32xf32>, %ids: tensor<4xi64>)
   %0 = d2l.embedding_backward %g, %ids {num_embeddings = 28} : (tensor<4x3x32xf32>, tensor<4xi64>) -> tensor<28x32xf32>
   return
 }
+
+// -----
+
+func.func @masked_softmax_lens(%x: tensor<8x4x6xf32>, %l: tensor<4xi64>) {
+  // expected-error @+1 {{'d2l.masked_softmax' op expects integer valid_lens of shape [8] or [8, 4] but got 'tensor<4xi64>'}}
+  %0 = d2l.masked_softmax %x, %l : (tensor<8x4x6xf32>, tensor<4xi64>) -> tensor<8x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @masked_softmax_rank(%x: tensor<8x6xf32>, %l: tensor<8xi64>) {
+  // expected-error @+1 {{'d2l.masked_softmax' op expects scores of shape [B, Q, K] but got 'tensor<8x6xf32>'}}
+  %0 = d2l.masked_softmax %x, %l : (tensor<8x6xf32>, tensor<8xi64>) -> tensor<8x6xf32>
+  return
+}

@@ -180,3 +180,13 @@ func.func @embeddings(%ids: tensor<4x10xi64>, %w: tensor<28x32xf32>, %g: tensor<
   %1 = d2l.embedding_backward %g, %ids {num_embeddings = 28} : (tensor<4x10x32xf32>, tensor<4x10xi64>) -> tensor<28x32xf32>
   return %0, %1 : tensor<4x10x32xf32>, tensor<28x32xf32>
 }
+
+// CHECK-LABEL: func.func @masked_softmax
+func.func @masked_softmax(%x: tensor<8x4x6xf32>, %l: tensor<8xi64>, %lq: tensor<8x4xi32>)
+    -> (tensor<8x4x6xf32>, tensor<8x4x6xf32>) {
+  // CHECK: d2l.masked_softmax %{{.*}}, %{{.*}} : (tensor<8x4x6xf32>, tensor<8xi64>) -> tensor<8x4x6xf32>
+  %0 = d2l.masked_softmax %x, %l : (tensor<8x4x6xf32>, tensor<8xi64>) -> tensor<8x4x6xf32>
+  // CHECK: d2l.masked_softmax_backward %{{.*}}, %{{.*}}, %{{.*}} : (tensor<8x4x6xf32>, tensor<8x4x6xf32>, tensor<8x4xi32>) -> tensor<8x4x6xf32>
+  %1 = d2l.masked_softmax_backward %x, %0, %lq : (tensor<8x4x6xf32>, tensor<8x4x6xf32>, tensor<8x4xi32>) -> tensor<8x4x6xf32>
+  return %0, %1 : tensor<8x4x6xf32>, tensor<8x4x6xf32>
+}

@@ -866,6 +866,49 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// Scores [B, Q, K] and valid lengths [B] or [B, Q].
+static LogicalResult checkMaskedScores(const ShapeError &err, Type scoresType,
+                                       Type lensType) {
+  auto scores = tensorOf(scoresType);
+  auto lens = tensorOf(lensType);
+  if (!scores || scores.getRank() != 3)
+    return err("expects scores of shape [B, Q, K] but got ", scoresType);
+  if (!lens || !lens.getElementType().isSignlessInteger() ||
+      !(lens.getShape() == scores.getShape().take_front(1) ||
+        lens.getShape() == scores.getShape().take_front(2)))
+    return err("expects integer valid_lens of shape ",
+               formatShape(scores.getShape().take_front(1)), " or ",
+               formatShape(scores.getShape().take_front(2)), " but got ",
+               lensType);
+  return success();
+}
+
+LogicalResult
+MaskedSoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type x = adaptor.getInput().getType();
+  if (failed(checkMaskedScores(err, x, adaptor.getValidLens().getType())))
+    return failure();
+  results.push_back(x);
+  return success();
+}
+
+LogicalResult MaskedSoftmaxBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type y = adaptor.getOutput().getType();
+  if (failed(checkMaskedScores(err, y, adaptor.getValidLens().getType())))
+    return failure();
+  if (adaptor.getGradOutput().getType() != y)
+    return err("expects grad_output of the output's type ", y, " but got ",
+               adaptor.getGradOutput().getType());
+  results.push_back(y);
+  return success();
+}
+
 LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,

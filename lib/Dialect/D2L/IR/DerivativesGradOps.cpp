@@ -568,3 +568,57 @@ LogicalResult EmbeddingBackwardOp::buildJVP(OpBuilder &b, ArrayRef<Value> t,
                          : Value());
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// masked_softmax: its Jacobian on the valid positions is diag(y) - y yᵀ
+// (symmetric), and the masked positions do not depend on the input
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaskedSoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> rg,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  clearGrads(*this, grads);
+  if (needed[1])
+    return emitOpError() << "cannot be differentiated with respect to its "
+                            "valid lengths: they are integers";
+  if (needed[0] && rg[0])
+    grads[0] = b.create<MaskedSoftmaxBackwardOp>(getLoc(), rg[0], getResult(),
+                                                 getValidLens());
+  return success();
+}
+
+LogicalResult MaskedSoftmaxOp::buildJVP(OpBuilder &b, ArrayRef<Value> t,
+                                        SmallVectorImpl<Value> &results) {
+  results.push_back(t[0] ? b.create<MaskedSoftmaxBackwardOp>(
+                               getLoc(), t[0], getResult(), getValidLens())
+                         : Value());
+  return success();
+}
+
+LogicalResult MaskedSoftmaxBackwardOp::buildVJP(OpBuilder &b,
+                                                ArrayRef<Value> rg,
+                                                ArrayRef<bool> needed,
+                                                SmallVectorImpl<Value> &grads) {
+  // dx = M (y ⊙ (g - <g, y>)) with M the valid positions: linear in g with
+  // a symmetric matrix; the derivative through y is not built.
+  clearGrads(*this, grads);
+  if (needed[1] || needed[2])
+    return emitOpError() << "is differentiable with respect to grad_output "
+                            "only";
+  if (needed[0] && rg[0])
+    grads[0] = b.create<MaskedSoftmaxBackwardOp>(getLoc(), rg[0], getOutput(),
+                                                 getValidLens());
+  return success();
+}
+
+LogicalResult
+MaskedSoftmaxBackwardOp::buildJVP(OpBuilder &b, ArrayRef<Value> t,
+                                  SmallVectorImpl<Value> &results) {
+  if (t[1])
+    return emitOpError() << "is differentiable with respect to grad_output "
+                            "only";
+  results.push_back(t[0] ? b.create<MaskedSoftmaxBackwardOp>(
+                               getLoc(), t[0], getOutput(), getValidLens())
+                         : Value());
+  return success();
+}

@@ -534,6 +534,13 @@ private:
           return reduceLaunch(op, "", t0, in[0], out[0],
                               numElements(op->getOperand(0)) / n0, n0);
         })
+        .Case<MaskedSoftmaxOp, MaskedSoftmaxBackwardOp>([&](Operation *) {
+          // A thread per row [b, q] of [B, Q, K].
+          auto ty = cast<RankedTensorType>(t0);
+          launch(op, "", "softmax", t0, in, out,
+                 threadGrid(n0 / ty.getDimSize(2)), {});
+          return success();
+        })
         .Case<SoftmaxOp, LogSoftmaxOp, SoftmaxBackwardOp, LogSoftmaxBackwardOp>(
             [&](Operation *) {
               int64_t dim = op->getAttrOfType<IntegerAttr>("dim").getInt();
@@ -571,11 +578,10 @@ private:
           return reduceLaunch(op, "mean", t0, {ws, at}, out[0], n, 1);
         })
         .Case<TransposeOp, SliceOp, SliceBackwardOp, ConcatOp, EmbeddingOp,
-              EmbeddingBackwardOp>(
-            [&](Operation *) {
-              launch(op, "", "gather", t0, in, out, threadGrid(n0), {});
-              return success();
-            })
+              EmbeddingBackwardOp>([&](Operation *) {
+          launch(op, "", "gather", t0, in, out, threadGrid(n0), {});
+          return success();
+        })
         .Case<ArgmaxOp>([&](Operation *) {
           launch(op, "", "argmax", t0, in, out, threadGrid(n0), {});
           return success();

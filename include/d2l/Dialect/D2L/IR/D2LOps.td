@@ -684,6 +684,26 @@ def D2L_SoftmaxOp : D2L_SoftmaxLikeOp<"softmax"> {
   }];
 }
 
+def D2L_MaskedSoftmaxOp : D2L_ShapedOp<"masked_softmax",
+                                       [D2L_Differentiable]> {
+  let summary = "softmax over the last dimension within valid lengths "
+                "(the book's masked_softmax)";
+  let description = [{
+    `input` is [B, Q, K] (attention scores); `valid_lens` integers [B] (one
+    length per batch row, for all Q queries) or [B, Q]. Positions k at or
+    past the valid length are set to -1e6 before a softmax over k, exactly
+    as the book's `masked_softmax` (so they get zero weight, and a row of
+    valid length 0 is uniform); they get no gradient.
+
+    ```mlir
+    %w = d2l.masked_softmax %scores, %lens
+        : (tensor<256x10x10xf32>, tensor<256xi64>) -> tensor<256x10x10xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_IntTensor:$valid_lens);
+  let results = (outs D2L_FloatTensor:$result);
+}
+
 def D2L_LogSoftmaxOp : D2L_SoftmaxLikeOp<"log_softmax"> {
   let summary = "log-softmax along a dimension (torch.log_softmax)";
   let description = [{
@@ -1020,6 +1040,26 @@ def D2L_BatchNormBackwardOp : D2L_ShapedOp<"batch_norm_backward",
                    D2L_FloatTensor:$batch_invstd);
   let results = (outs D2L_FloatTensor:$grad_input, D2L_FloatTensor:$grad_weight,
                  D2L_FloatTensor:$grad_bias);
+}
+
+def D2L_MaskedSoftmaxBackwardOp : D2L_ShapedOp<"masked_softmax_backward",
+                                               [D2L_Differentiable]> {
+  let summary = "gradient of masked_softmax through its output";
+  let description = [{
+    `y (g - sum(g y))` over the last dimension at the valid positions (k
+    below the row's valid length), zero at the masked ones; `output` is
+    masked_softmax's result (zero at the masked positions of a row with a
+    valid length, which makes this map symmetric: its own derivative).
+
+    ```mlir
+    %dx = d2l.masked_softmax_backward %dy, %y, %lens
+        : (tensor<256x10x10xf32>, tensor<256x10x10xf32>, tensor<256xi64>)
+        -> tensor<256x10x10xf32>
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$output,
+                   D2L_IntTensor:$valid_lens);
+  let results = (outs D2L_FloatTensor:$result);
 }
 
 def D2L_EmbeddingBackwardOp : D2L_ShapedOp<"embedding_backward",
