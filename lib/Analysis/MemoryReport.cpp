@@ -30,15 +30,6 @@ std::string describe(Operation *op) {
   return name;
 }
 
-std::string locationOf(Operation *op) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
-    os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
-       << loc.getColumn();
-  return s;
-}
-
 } // namespace
 
 FailureOr<FunctionMemory> mlir::d2l::analyzeMemory(func::FuncOp func) {
@@ -56,7 +47,7 @@ FailureOr<FunctionMemory> mlir::d2l::analyzeMemory(func::FuncOp func) {
         if (llvm::none_of(op.getResult(r).getUsers(), [](Operation *user) {
               return isa<func::ReturnOp>(user);
             }))
-          m.saved.push_back({describe(&op), unsigned(r), locationOf(&op),
+          m.saved.push_back({describe(&op), unsigned(r), formatLocation(&op),
                              bytesOf(op.getResult(r).getType())});
   std::vector<d2lrt::PlanRequest> requests;
   for (Attribute a : buffers) {

@@ -251,13 +251,17 @@ static std::array<Value, 4> recurrentParams(ModelBuilder &m, StringRef prefix,
           m.param(name("bias_hh_l0"), {gates * hidden}, init)};
 }
 
+Value ModelBuilder::timeStep(Value xs, int64_t t) {
+  return reshape(slice(xs, 0, t, t + 1), {dim(xs, 1), dim(xs, 2)});
+}
+
 Value ModelBuilder::rnnLayer(StringRef prefix, Value xs, Value h,
                              int64_t hidden) {
-  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
+  int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
   auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 1, inputs, hidden);
   SmallVector<Value> outputs;
   for (int64_t t = 0; t < steps; ++t) {
-    Value x = reshape(slice(xs, 0, t, t + 1), {batch, inputs});
+    Value x = timeStep(xs, t);
     h = tanh(add(linear(x, wih, bih), linear(h, whh, bhh)));
     outputs.push_back(h);
   }
@@ -266,11 +270,11 @@ Value ModelBuilder::rnnLayer(StringRef prefix, Value xs, Value h,
 
 Value ModelBuilder::lstmLayer(StringRef prefix, Value xs, Value h, Value c,
                               int64_t hidden) {
-  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
+  int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
   auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 4, inputs, hidden);
   SmallVector<Value> outputs;
   for (int64_t t = 0; t < steps; ++t) {
-    Value x = reshape(slice(xs, 0, t, t + 1), {batch, inputs});
+    Value x = timeStep(xs, t);
     Value gates = add(linear(x, wih, bih), linear(h, whh, bhh));
     auto gate = [&](int64_t k) {
       return slice(gates, 1, k * hidden, (k + 1) * hidden);
@@ -286,11 +290,11 @@ Value ModelBuilder::lstmLayer(StringRef prefix, Value xs, Value h, Value c,
 
 Value ModelBuilder::gruLayer(StringRef prefix, Value xs, Value h,
                              int64_t hidden) {
-  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
+  int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
   auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 3, inputs, hidden);
   SmallVector<Value> outputs;
   for (int64_t t = 0; t < steps; ++t) {
-    Value x = reshape(slice(xs, 0, t, t + 1), {batch, inputs});
+    Value x = timeStep(xs, t);
     Value gi = linear(x, wih, bih), gh = linear(h, whh, bhh);
     auto gate = [&](Value g, int64_t k) {
       return slice(g, 1, k * hidden, (k + 1) * hidden);

@@ -102,6 +102,8 @@ public:
   /// (gates r, z, n in PyTorch's order), initialised as PyTorch does
   /// (uniform in ±1/sqrt(hidden)). Returns the outputs as [T B, hidden].
   Value gruLayer(StringRef prefix, Value xs, Value h, int64_t hidden);
+  /// xs[t] of a time-major [T, B, inputs] sequence, as [B, inputs].
+  Value timeStep(Value xs, int64_t t);
   /// nn.RNN(inputs, hidden) (tanh, one layer), the same way.
   Value rnnLayer(StringRef prefix, Value xs, Value h, int64_t hidden);
   /// nn.LSTM(inputs, hidden) (one layer; gates i, f, g, o in PyTorch's

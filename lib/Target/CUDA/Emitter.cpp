@@ -232,17 +232,8 @@ std::string dtypeOf(Type t) {
   return "?";
 }
 
-std::string locationOf(Operation *op) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
-    os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
-       << loc.getColumn();
-  return s;
-}
-
 std::string opDescription(Operation *op) {
-  std::string where = locationOf(op);
+  std::string where = formatLocation(op);
   std::string name = op->getName().getStringRef().str();
   if (auto fused = dyn_cast<FusedOp>(op)) {
     // A fused group lists its ops (the first few of a long one, such as

@@ -20,6 +20,15 @@
 using namespace mlir;
 using namespace mlir::d2l;
 
+std::string mlir::d2l::formatLocation(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
+       << loc.getColumn();
+  return s;
+}
+
 std::string mlir::d2l::formatShape(ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -242,26 +242,30 @@ void mlir::d2l::setResults(func::FuncOp func, ArrayRef<Value> values,
   func.setAllResultAttrs(resAttrs);
 }
 
+llvm::DenseSet<Operation *> mlir::d2l::lossCone(func::FuncOp func) {
+  llvm::DenseSet<Operation *> forward;
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  if (ret.getNumOperands() == 0)
+    return forward;
+  auto loss = dyn_cast<RankedTensorType>(ret.getOperand(0).getType());
+  if (!loss || loss.getRank() != 0)
+    return forward;
+  SmallVector<Value> work{ret.getOperand(0)};
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (def && forward.insert(def).second)
+      llvm::append_range(work, def->getOperands());
+  }
+  return forward;
+}
+
 unsigned mlir::d2l::markSavedValues(func::FuncOp func) {
   Block &body = func.getBody().front();
   for (Operation &op : body)
     op.removeAttr("d2l.saved");
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  if (ret.getNumOperands() == 0)
+  llvm::DenseSet<Operation *> forward = lossCone(func);
+  if (forward.empty())
     return 0;
-  auto loss = dyn_cast<RankedTensorType>(ret.getOperand(0).getType());
-  if (!loss || loss.getRank() != 0)
-    return 0;
-  // Forward = the ops the loss depends on.
-  llvm::DenseSet<Operation *> forward;
-  SmallVector<Value> work{ret.getOperand(0)};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    Operation *def = v.getDefiningOp();
-    if (!def || !forward.insert(def).second)
-      continue;
-    llvm::append_range(work, def->getOperands());
-  }
   unsigned count = 0;
   Builder b(func.getContext());
   for (Operation &op : body) {

@@ -43,19 +43,11 @@ public:
 
   void run() {
     Block &body = func.getBody().front();
-    auto ret = cast<func::ReturnOp>(body.getTerminator());
-    if (ret.getNumOperands() == 0)
+    // The forward ops: what the loss depends on (none: not a training
+    // step).
+    forward = lossCone(func);
+    if (forward.empty())
       return;
-    auto loss = dyn_cast<RankedTensorType>(ret.getOperand(0).getType());
-    if (!loss || loss.getRank() != 0)
-      return; // not a training step
-    // The forward ops: what the loss depends on.
-    SmallVector<Value> work{ret.getOperand(0)};
-    while (!work.empty()) {
-      Operation *def = work.pop_back_val().getDefiningOp();
-      if (def && forward.insert(def).second)
-        llvm::append_range(work, def->getOperands());
-    }
     SmallVector<BatchNormOp> bns;
     for (Operation &op : body)
       if (auto bn = dyn_cast<BatchNormOp>(op))

@@ -37,13 +37,7 @@ struct GradStatsPass : impl::D2LGradStatsBase<GradStatsPass> {
       return;
     }
     // Forward: what the loss depends on.
-    llvm::DenseSet<Operation *> forward, update;
-    SmallVector<Value> work{ret.getOperand(0)};
-    while (!work.empty()) {
-      Operation *def = work.pop_back_val().getDefiningOp();
-      if (def && forward.insert(def).second)
-        llvm::append_range(work, def->getOperands());
-    }
+    llvm::DenseSet<Operation *> forward = lossCone(func), update;
     // Update (the optimizer): ops that depend on the learning rate or a
     // momentum buffer, or, in a training step, that read no value derived
     // from the forward pass (weight decay's λ p); the rest is the gradient.

@@ -31,19 +31,9 @@ bool recomputable(Operation *op) {
 
 unsigned mlir::d2l::rematerializeElementwise(func::FuncOp func) {
   Block &body = func.getBody().front();
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  if (ret.getNumOperands() == 0)
+  llvm::DenseSet<Operation *> forward = lossCone(func);
+  if (forward.empty())
     return 0;
-  auto loss = dyn_cast<RankedTensorType>(ret.getOperand(0).getType());
-  if (!loss || loss.getRank() != 0)
-    return 0;
-  llvm::DenseSet<Operation *> forward;
-  SmallVector<Value> work{ret.getOperand(0)};
-  while (!work.empty()) {
-    Operation *def = work.pop_back_val().getDefiningOp();
-    if (def && forward.insert(def).second)
-      llvm::append_range(work, def->getOperands());
-  }
   auto backwardUses = [&](Value v) {
     SmallVector<OpOperand *> uses;
     for (OpOperand &use : v.getUses())

@@ -92,13 +92,7 @@ public:
     Block &body = func.getBody().front();
     for (Operation &op : body)
       position[&op] = unsigned(ops.size()), ops.push_back(&op);
-    auto ret = cast<func::ReturnOp>(body.getTerminator());
-    SmallVector<Value> work{ret.getOperand(0)};
-    while (!work.empty()) {
-      Operation *def = work.pop_back_val().getDefiningOp();
-      if (def && forward.insert(def).second)
-        llvm::append_range(work, def->getOperands());
-    }
+    forward = lossCone(func);
     // Views share their source's storage.
     for (BlockArgument a : body.getArguments())
       storage[a] = a;

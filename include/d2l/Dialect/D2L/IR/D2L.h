@@ -51,6 +51,10 @@ strideOrKernel(std::optional<ArrayRef<int64_t>> stride,
 /// "[6, 1, 5, 5]"
 std::string formatShape(ArrayRef<int64_t> shape);
 
+/// "models/lenet.mlir:5:10" for an op with a file location, "" otherwise
+/// (the place the memory report and the kernel comments name).
+std::string formatLocation(Operation *op);
+
 namespace trait {
 
 /// Checks the declared result types of `op` against the inferred ones.

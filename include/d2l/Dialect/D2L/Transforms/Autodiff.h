@@ -62,6 +62,10 @@ FailureOr<func::FuncOp> cloneFunction(func::FuncOp func, StringRef name);
 void setResults(func::FuncOp func, ArrayRef<Value> values,
                 ArrayRef<NamedAttribute> attrs);
 
+/// The forward ops of a training function: those its result 0, a scalar
+/// loss, depends on; empty when result 0 is not a 0-d tensor.
+llvm::DenseSet<Operation *> lossCone(func::FuncOp func);
+
 /// Marks the forward values that the backward pass uses: in a function whose
 /// result 0 is a scalar loss, the forward ops are those the loss depends on;
 /// each forward op whose results feed other ops gets `d2l.saved` = the
