@@ -51,8 +51,10 @@ int main(int argc, char **argv) {
       }
       in.set("X", x);
       in.set("labels", y);
-      // Parameters stay in the model; the step updates them.
-      d2lrt::TensorFile out = model.run("train_step", in);
+      // Parameters stay in the model (on the device); the step updates them
+      // and returns the loss. model.tensor(name) reads a parameter back.
+      d2lrt::TensorFile out =
+          model.run("train_step", in, d2lrt::Fetch::Outputs);
       std::printf("step %d loss %.4f\n", s + 1,
                   out.find("loss")->data<float>()[0]);
     }

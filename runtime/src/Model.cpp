@@ -286,7 +286,8 @@ HostTensor Model::tensor(const std::string &name) const {
   return h;
 }
 
-TensorFile Model::run(const std::string &entryName, const TensorFile &inputs) {
+TensorFile Model::run(const std::string &entryName, const TensorFile &inputs,
+                      Fetch fetch) {
   Impl &m = *impl;
   Impl::EntryState &e = m.entry(entryName);
   const EntrySpec &spec = *e.spec;
@@ -330,6 +331,9 @@ TensorFile Model::run(const std::string &entryName, const TensorFile &inputs) {
   m.backend->synchronize();
   TensorFile out;
   for (const BindingSpec &r : spec.results) {
+    if (fetch == Fetch::Outputs &&
+        (r.kind == BufferKind::Parameter || r.kind == BufferKind::State))
+      continue;
     const BufferSpec &b = spec.buffers[r.buffer];
     HostTensor h = HostTensor::zeros(b.dtype, b.shape);
     m.backend->download(h.bytes.data(), m.bufferPointer(e, b), h.bytes.size());

@@ -1,5 +1,6 @@
-//===- FormatsTest.cpp - safetensors, Philox and initialisers -------------===//
+//===- FormatsTest.cpp - safetensors, IDX, Philox and initialisers --------===//
 
+#include "d2lrt/Idx.h"
 #include "d2lrt/Init.h"
 #include "d2lrt/Philox.h"
 #include "d2lrt/Safetensors.h"
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <unistd.h>
 
@@ -111,6 +113,45 @@ TEST(Safetensors, WriteIsAtomic) {
   ASSERT_EQ(readSafetensors(path, g), "");
   EXPECT_EQ(g.find("a")->numel(), 3);
   std::remove(path.c_str());
+}
+
+/// Writes an IDX file of bytes: magic 0x000008NN, big-endian sizes, data.
+void writeIdx(const std::string &path, const std::vector<int64_t> &dims,
+              const std::vector<uint8_t> &data) {
+  std::ofstream f(path, std::ios::binary);
+  f.put(0).put(0).put(8).put(char(dims.size()));
+  for (int64_t d : dims)
+    f.put(char(d >> 24)).put(char(d >> 16)).put(char(d >> 8)).put(char(d));
+  f.write(reinterpret_cast<const char *>(data.data()), data.size());
+}
+
+TEST(Idx, ReadsPlainFilesAndFashionMnistLayout) {
+  // Gunzipped files (what a machine without zlib reads) in the layout of
+  // Debian's package: train-images-idx3-ubyte, train-labels-idx1-ubyte.
+  std::string dir = tempPath("idx-dir");
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  std::vector<uint8_t> pixels(2 * 28 * 28);
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = uint8_t(i * 7);
+  writeIdx(dir + "/train-images-idx3-ubyte", {2, 28, 28}, pixels);
+  writeIdx(dir + "/train-labels-idx1-ubyte", {2}, {3, 9});
+  IdxArray images, labels;
+  ASSERT_EQ(loadFashionMnist(dir, true, images, labels), "");
+  EXPECT_EQ(images.dims, (std::vector<int64_t>{2, 28, 28}));
+  EXPECT_EQ(images.data, pixels);
+  EXPECT_EQ(labels.data, (std::vector<uint8_t>{3, 9}));
+  // A bad label names the plain file it came from.
+  writeIdx(dir + "/train-labels-idx1-ubyte", {2}, {3, 10});
+  std::string e = loadFashionMnist(dir, true, images, labels);
+  EXPECT_NE(e.find("train-labels-idx1-ubyte: label 10 at 1"), std::string::npos)
+      << e;
+  // Trailing bytes and truncation are errors.
+  writeIdx(dir + "/t", {3}, {1, 2, 3, 4});
+  EXPECT_NE(readIdx(dir + "/t", images).find("trailing bytes"),
+            std::string::npos);
+  writeIdx(dir + "/t", {5}, {1, 2});
+  EXPECT_NE(readIdx(dir + "/t", images).find("truncated"), std::string::npos);
+  EXPECT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
 }
 
 TEST(Init, Parse) {

@@ -467,7 +467,8 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
         in.set(name, h);
       in.set("labels", y);
       in.set("lr", lr);
-      d2lrt::TensorFile out = model.run("train_step", in);
+      d2lrt::TensorFile out =
+          model.run("train_step", in, d2lrt::Fetch::Outputs);
       ++done;
       double loss = double(out.find("loss")->data<float>()[0]);
       if (!std::isfinite(loss))
@@ -651,7 +652,8 @@ int train(Options o) {
         s.data<int64_t>()[0] = int64_t(o.seed * 1000003ULL + uint64_t(steps));
         in.set("seed", s);
       }
-      d2lrt::TensorFile out = model.run("train_step", in);
+      d2lrt::TensorFile out =
+          model.run("train_step", in, d2lrt::Fetch::Outputs);
       ++steps;
       double loss = double(out.find("loss")->data<float>()[0]);
       if (!std::isfinite(loss))

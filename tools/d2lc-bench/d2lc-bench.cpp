@@ -166,11 +166,11 @@ d2lrt::Options runtimeOptions() {
 /// Median seconds of `entry` over `repeat` runs (after one warm-up run).
 double timeEntry(d2lrt::Model &model, const std::string &entry,
                  const d2lrt::TensorFile &in) {
-  model.run(entry, in);
+  model.run(entry, in, d2lrt::Fetch::Outputs);
   std::vector<double> t;
   for (unsigned i = 0; i < std::max(1u, repeat.getValue()); ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    model.run(entry, in);
+    model.run(entry, in, d2lrt::Fetch::Outputs);
     t.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
             .count());

@@ -68,6 +68,13 @@ struct CompileReport {
   std::string path;
 };
 
+/// Which results Model::run copies back to the host.
+enum class Fetch {
+  All,     ///< every result
+  Outputs, ///< all but the updated parameters and states: a training loop on
+           ///< a GPU reads those with tensor() when it needs them
+};
+
 class Model {
 public:
   /// Loads a model.cu, validates its manifest and compiles it for the device.
@@ -91,8 +98,10 @@ public:
   bool hasTensor(const std::string &name) const;
 
   /// Runs an entry point. `inputs` holds its data inputs by name; tensors
-  /// named like parameters or states are bound first. Returns every result.
-  TensorFile run(const std::string &entry, const TensorFile &inputs);
+  /// named like parameters or states are bound first. Returns the results
+  /// that `fetch` asks for; updated parameters and states stay resident.
+  TensorFile run(const std::string &entry, const TensorFile &inputs,
+                 Fetch fetch = Fetch::All);
 
   /// The memory plan of an entry (arena offsets, bound, naive sum).
   const EntryPlan &plan(const std::string &entry) const;
