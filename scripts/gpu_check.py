@@ -1,9 +1,22 @@
 #!/usr/bin/env python3
 """The measuring half of scripts/gpu-check.sh: on a machine with a GPU, CUDA
-and PyTorch but no MLIR, runs every precompiled model's train_step with
-d2lrt-run on the GPU against PyTorch (same weights, same batch, three SGD
-steps with momentum and weight decay), times d2lc against PyTorch eager and
-torch.compile, times NVRTC cold and warm, and the 10000x1000x2000 matmul.
+and PyTorch but no MLIR, checks and times the precompiled models of
+gpu-bundle/ with the runtime alone:
+
+  1. compiles every model with NVRTC, all at once (cold times, then the
+     cache is warm for the rest);
+  2. each model's train_step on the GPU against PyTorch (CUDA) from the same
+     weights and batch (three SGD steps with momentum and weight decay), and
+     step times of d2lc, PyTorch eager and (for some) torch.compile;
+  3. the 10000x1000x2000 matmul;
+  4. the language models (RNN, GRU, LSTM, clipping at 1) against the book's
+     RNNModel on the GPU, and tokens per second;
+  5. fused against unfused (a conv-BN-ReLU block, LeNet-BN, the residual
+     block and ResNet-18 at batch 32);
+  6. d2lc-train: LeNet on Fashion-MNIST with the book's settings on the GPU.
+
+Every section and model is checked on its own: an error is recorded in the
+summary and the next one runs. Nothing new starts after --budget seconds.
 
   gpu_check.py --bundle gpu-bundle --bin build-gpu --out OUT [--device cuda|cpu]
 
@@ -12,6 +25,7 @@ on a machine without a GPU.)
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -20,24 +34,74 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from d2lmodels import (CNN_MODELS, MODELS, biases_before_bn, randomize,  # noqa: E402
-                       state_tensors, with_philox_dropout)
+from torch import nn  # noqa: E402
+from d2lmodels import (CNN_MODELS, MODELS, RNNModel, biases_before_bn,  # noqa: E402
+                       randomize, rnn_lm_batch, state_tensors, with_philox_dropout)
 from d2ltest import load_safetensors, rel_err, save_safetensors  # noqa: E402
 
 LR, MOMENTUM, WD, SEED = 0.1, 0.9, 1e-3, 77
+# The small models first: they tell soonest whether the backend works.
+ORDER = ["mlp", "lenet", "lenet_bn", "softmax_regression", "linear_regression", "mlp_dropout",
+         "residual_block", "resnet18", "nin", "alexnet", "vgg11", "googlenet", "fcn"]
 
 
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise RuntimeError(" ".join(cmd) + "\n" + r.stderr[-3000:])
-    return r.stdout
+class Check:
+    def __init__(self, args):
+        self.args = args
+        self.start = time.monotonic()
+        self.tmp = tempfile.mkdtemp()
+        self.lines = []
+        self.summary = {"errors": {}}
+        self.backend = "cuda" if args.device == "cuda" else "host"
+        self.run_tool = os.path.join(args.bin, "d2lrt-run")
+
+    def left(self):
+        return self.args.budget - (time.monotonic() - self.start)
+
+    def say(self, line):
+        print(line, flush=True)
+        self.lines.append(line)
+        self.save()
+
+    def save(self):
+        with open(os.path.join(self.args.out, "summary.json"), "w") as f:
+            json.dump(self.summary, f, indent=1)
+        with open(os.path.join(self.args.out, "summary.txt"), "w") as f:
+            f.write("\n".join([f"# {self.summary.get('device')}, PyTorch {torch.__version__}"]
+                              + self.lines) + "\n")
+
+    def guarded(self, what, fn, *a):
+        if self.left() <= 0:
+            self.say(f"SKIPPED {what}: the budget of {self.args.budget} s is spent")
+            return None
+        try:
+            return fn(*a)
+        except Exception as e:  # recorded; the next check runs
+            msg = f"{type(e).__name__}: {e}"
+            self.summary["errors"][what] = msg[-4000:]
+            self.say(f"ERROR {what}: {msg[-1500:]}")
+            traceback.print_exc()
+            return None
+
+    def run(self, cmd, timeout=None):
+        timeout = timeout or max(30.0, min(300.0, self.left() + 30))
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError(" ".join(cmd) + f" (exit {r.returncode})\n" + r.stdout[-1500:]
+                               + r.stderr[-3000:])
+        return r.stdout
+
+    def d2lc_time(self, cu, inp, repeats, extra=()):
+        out = self.run([self.run_tool, cu, "--backend", self.backend, "--entry", "train_step",
+                        "--inputs", inp, "--repeat", str(repeats), "--time", *extra])
+        return float(re.search(r"median ([0-9.]+) s", out).group(1))
 
 
 def torch_time(fn, device, repeats=20):
@@ -55,176 +119,405 @@ def torch_time(fn, device, repeats=20):
     return statistics.median(times)
 
 
+def precompile(c, arch):
+    """NVRTC for every .cu of the bundle at once; fills the cache."""
+    compile_tool = os.path.join(c.args.bin, "d2lrt-compile")
+    cus = sorted(f for f in os.listdir(c.args.bundle) if f.endswith(".cu"))
+    c.summary["compile"] = {}
+
+    def one(f):
+        t0 = time.perf_counter()
+        out = c.run([compile_tool, os.path.join(c.args.bundle, f), "--arch", arch], timeout=600)
+        return f, float(re.search(r"in ([0-9.]+) s", out).group(1)), time.perf_counter() - t0
+
+    workers = max(1, min(len(cus), (os.cpu_count() or 2)))
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(one, f): f for f in cus}
+        for fut in concurrent.futures.as_completed(futures):
+            try:
+                f, cold, _ = fut.result()
+                c.summary["compile"][f] = cold
+            except Exception as e:
+                c.summary["errors"]["compile " + futures[fut]] = str(e)[-3000:]
+                print(f"ERROR compile {futures[fut]}: {str(e)[-1500:]}", flush=True)
+    wall = time.perf_counter() - t0
+    times = c.summary["compile"]
+    if times:
+        c.say(f"NVRTC {arch}: {len(times)} of {len(cus)} models compiled in {wall:.1f} s wall "
+              f"({workers} at once); per model (cold, in parallel) "
+              + ", ".join(f"{k[:-3]} {v:.2f} s" for k, v in sorted(times.items())))
+    if times:
+        # A warm start: the cache answers.
+        f = "lenet_train.cu" if "lenet_train.cu" in times else next(iter(times))
+        t0 = time.perf_counter()
+        c.run([compile_tool, os.path.join(c.args.bundle, f), "--arch", arch])
+        c.say(f"NVRTC warm (cache hit, whole process) {f[:-3]}: {time.perf_counter() - t0:.3f} s")
+
+
+def native_dropout(net):
+    """A copy of `net` with nn.Dropout in place of the reference's
+    PhiloxDropout."""
+    import copy
+    net = copy.deepcopy(net)
+    for m in list(net.modules()):
+        for child_name, child in list(m.named_children()):
+            if type(child).__name__ == "PhiloxDropout":
+                setattr(m, child_name, nn.Dropout(child.p))
+    return net
+
+
+def check_model(c, name, device):
+    make, shape = {**MODELS, **CNN_MODELS}[name]
+    cu = os.path.join(c.args.bundle, f"{name}_train.cu")
+    result = {}
+    mse = name == "linear_regression"
+    g = torch.Generator().manual_seed(len(name))
+    x = torch.rand(shape, generator=g)
+    # FCN classifies every pixel: 10 items and the background.
+    label_shape = (shape[0],) + ((shape[2], shape[3]) if name == "fcn" else ())
+    y = (x.reshape(shape[0], -1)[:, :2] @ torch.tensor([[2.0], [-3.4]]) + 4.2 if mse
+         else torch.randint(0, 11 if name == "fcn" else 10, label_shape, generator=g))
+    net = randomize(make(), seed=len(name))
+    dropout = any(isinstance(m, torch.nn.Dropout) for m in net.modules())
+    net = with_philox_dropout(net, SEED) if dropout else net
+    weights = {k: v.clone() for k, v in state_tensors(net).items()}
+    inputs = dict(weights, X=x, labels=y, lr=torch.tensor(LR))
+    if dropout:
+        inputs["seed"] = torch.tensor(SEED, dtype=torch.int64)
+    inp = os.path.join(c.tmp, f"{name}-in.safetensors")
+    outp = os.path.join(c.tmp, "out.safetensors")
+    save_safetensors(inp, inputs)
+    # Three steps: parameters and momentum stay resident between them.
+    c.run([c.run_tool, cu, "--backend", c.backend, "--entry", "train_step", "--inputs", inp,
+           "-o", outp, "--repeat", "3"])
+    ours = load_safetensors(outp)
+    net = net.to(device).train()
+    xd, yd = x.to(device), y.to(device)
+    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
+
+    def step(model, opt=opt):
+        o = model(xd)
+        loss = F.mse_loss(o, yd) if mse else F.cross_entropy(o, yd)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(3):
+        loss = step(net)
+    errors = {"loss": rel_err(ours["loss"], loss.detach().cpu())}
+    noise = biases_before_bn(net)
+    for k, v in state_tensors(net).items():
+        if k not in noise:
+            errors[k] = rel_err(ours[k], v.cpu())
+    worst = max(errors.items(), key=lambda kv: kv[1])
+    result["loss_rel_err"] = errors["loss"]
+    result["max_rel_err"], result["max_rel_err_tensor"] = worst[1], worst[0]
+    result["match_1e-4"] = worst[1] <= 1e-4
+    result["d2lc_step_s"] = c.d2lc_time(cu, inp, c.args.repeats)
+    # Timed with PyTorch's own dropout (the reference's Philox masks are
+    # drawn on the CPU, in Python).
+    timed = native_dropout(net) if dropout else net
+    topt = torch.optim.SGD(timed.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
+    result["torch_eager_step_s"] = torch_time(lambda: step(timed, topt), device, c.args.repeats)
+    if device == "cuda" and name in c.args.compile_models.split(","):
+        try:
+            compiled = torch.compile(timed)
+            result["torch_compile_step_s"] = torch_time(lambda: step(compiled, topt), device,
+                                                        c.args.repeats)
+        except Exception as e:  # a missing Triton, for example
+            result["torch_compile_error"] = str(e)[:300]
+    result["batch"] = shape[0]
+    c.summary.setdefault("models", {})[name] = result
+    c.say(f"{name:18s} batch {shape[0]:4d}  d2lc {result['d2lc_step_s'] * 1e3:9.3f} ms  "
+          f"eager {result['torch_eager_step_s'] * 1e3:9.3f} ms  "
+          + (f"compile {result['torch_compile_step_s'] * 1e3:9.3f} ms  "
+             if "torch_compile_step_s" in result else "")
+          + f"eager/d2lc {result['torch_eager_step_s'] / result['d2lc_step_s']:.2f}  "
+          f"3 steps vs PyTorch: loss {errors['loss']:.1e}, max {worst[1]:.1e} ({worst[0]})")
+
+
+def check_matmul(c, device):
+    cu = os.path.join(c.args.bundle, "matmul.cu")
+    m, k, n = 10000, 1000, 2000
+    g = torch.Generator().manual_seed(3)
+    a, b = torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)
+    inp, outp = os.path.join(c.tmp, "mm.safetensors"), os.path.join(c.tmp, "mm-out.safetensors")
+    save_safetensors(inp, {"A": a, "B": b})
+    out = c.run([c.run_tool, cu, "--backend", c.backend, "--inputs", inp, "--repeat", "10",
+                 "--time", "-o", outp])
+    ours = float(re.search(r"median ([0-9.]+) s", out).group(1))
+    prof = c.run([c.run_tool, cu, "--backend", c.backend, "--inputs", inp, "--repeat", "10",
+                  "--profile"])
+    kernel = float(re.search(r"profile of @forward: ([0-9.]+) s per run", prof).group(1))
+    err = rel_err(load_safetensors(outp)["C"], a.double() @ b.double())
+    ad, bd = a.to(device), b.to(device)
+    theirs = torch_time(lambda: torch.matmul(ad, bd), device, 10)
+    prev = torch.backends.cuda.matmul.allow_tf32 if device == "cuda" else False
+    flops = 2.0 * m * k * n
+    c.summary["matmul"] = {"d2lc_s": ours, "d2lc_kernel_s": kernel, "torch_s": theirs,
+                           "rel_err_vs_f64": err,
+                           "torch_allow_tf32": prev}
+    c.say(f"matmul {m}x{k}x{n}: d2lc kernel {kernel * 1e3:.2f} ms ({flops / kernel / 1e9:.0f} "
+          f"GFLOP/s; {ours * 1e3:.2f} ms with the upload of A, B and download of C), torch.matmul {theirs * 1e3:.2f} ms "
+          f"({flops / theirs / 1e9:.0f} GFLOP/s, on the device), d2lc rel err vs f64 {err:.1e}")
+
+
+def check_lm(c, name, device):
+    layer = {"rnn_lm": nn.RNN, "gru_lm": nn.GRU, "lstm_lm": nn.LSTM}[name]
+    cu = os.path.join(c.args.bundle, f"{name}_clip1.cu")
+    torch.manual_seed(0)
+    net = RNNModel(layer(28, 256), 28)
+    inputs, Y, state, cell, feed = rnn_lm_batch(net, layer is nn.LSTM)
+    inp, outp = os.path.join(c.tmp, "lm.safetensors"), os.path.join(c.tmp, "lm-out.safetensors")
+    save_safetensors(inp, feed)
+    c.run([c.run_tool, cu, "--backend", c.backend, "--entry", "train_step", "--inputs", inp,
+           "-o", outp])
+    ours = load_safetensors(outp)
+    net = net.to(device)
+    xd, yd = inputs.to(device), Y.T.reshape(-1).to(device)
+    s0 = (state.to(device), cell.to(device)) if layer is nn.LSTM else state.to(device)
+    opt = torch.optim.SGD(net.parameters(), lr=1.0)
+
+    def step():
+        logits, _ = net(xd, s0)
+        loss = F.cross_entropy(logits, yd)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        return loss
+
+    loss = step()
+    errs = {"loss": rel_err(ours["loss"], loss.detach().cpu())}
+    for k, v in net.state_dict().items():
+        errs[k] = rel_err(ours[k], v.cpu())
+    worst = max(errs.items(), key=lambda kv: kv[1])
+    ours_s = c.d2lc_time(cu, inp, c.args.repeats)
+    theirs_s = torch_time(step, device, c.args.repeats)
+    tokens = 32 * 35
+    c.summary.setdefault("lm", {})[name] = {
+        "d2lc_step_s": ours_s, "torch_step_s": theirs_s, "loss_rel_err": errs["loss"],
+        "max_rel_err": worst[1], "max_rel_err_tensor": worst[0]}
+    c.say(f"{name:8s} batch 32 x 35 steps: d2lc {ours_s * 1e3:8.3f} ms ({tokens / ours_s:,.0f} "
+          f"tokens/s)  PyTorch {theirs_s * 1e3:8.3f} ms ({tokens / theirs_s:,.0f} tokens/s, "
+          f"{'cuDNN' if device == 'cuda' else 'CPU'})  one step vs PyTorch: loss {errs['loss']:.1e}, max {worst[1]:.1e} ({worst[0]})")
+
+
+def check_fusion(c, name):
+    fused = os.path.join(c.args.bundle, f"{name}_fused.cu")
+    unfused = os.path.join(c.args.bundle, f"{name}_unfused.cu")
+    man = json.loads(re.search(r"D2LC-MANIFEST-BEGIN\s*(.*?)\s*D2LC-MANIFEST-END",
+                               open(fused).read(), re.S).group(1).lstrip("/ \n"))
+    entry = next(e for e in man["entries"] if e["name"] == "train_step")
+    xb = next(b for b in entry["buffers"] if b.get("name") == "X")
+    batch = xb["shape"]
+    g = torch.Generator().manual_seed(5)
+    inp = os.path.join(c.tmp, f"{name}-in.safetensors")
+    save_safetensors(inp, {"X": torch.rand(batch, generator=g),
+                           "labels": torch.randint(0, 10, (batch[0],), generator=g),
+                           "lr": torch.tensor(LR)})
+    res, outs = {}, {}
+    for tag, cu in (("fused", fused), ("unfused", unfused)):
+        o = os.path.join(c.tmp, f"{name}-{tag}.safetensors")
+        c.run([c.run_tool, cu, "--backend", c.backend, "--entry", "train_step", "--inputs", inp,
+               "--seed", "0", "-o", o])
+        outs[tag] = load_safetensors(o)
+        res[tag + "_step_s"] = c.d2lc_time(cu, inp, c.args.repeats, ("--seed", "0"))
+    lf, lu = outs["fused"]["loss"].item(), outs["unfused"]["loss"].item()
+    res["loss_rel_diff"] = abs(lf - lu) / max(abs(lu), 1e-30)
+    # The updated tensors: a figure (ReLU masks flipped by last-bit
+    # differences move some gradients of deep BN nets by percents).
+    res["max_rel_diff"] = max((outs["fused"][k].double() - v.double()).abs().max().item()
+                              / max(v.double().abs().max().item(), 1e-3)
+                              for k, v in outs["unfused"].items() if v.is_floating_point())
+    res["speedup"] = res["unfused_step_s"] / res["fused_step_s"]
+    c.summary.setdefault("fusion", {})[name] = res
+    c.say(f"fusion {name:15s} batch {batch[0]:4d}  fused {res['fused_step_s'] * 1e3:9.3f} ms"
+          f"  unfused {res['unfused_step_s'] * 1e3:9.3f} ms  unfused/fused "
+          f"{res['speedup']:.2f}x  first-step loss rel diff {res['loss_rel_diff']:.1e}, "
+          f"tensors {res['max_rel_diff']:.1e}")
+
+
+def check_train(c, device):
+    """d2lc-train: LeNet, the book's settings (10 epochs, lr 0.9, batch 256)."""
+    data = c.args.data
+    if not data:
+        raise RuntimeError("no --data (Fashion-MNIST) in the bundle")
+    cu = os.path.join(c.args.bundle, "lenet_d2l.cu")
+    ck = os.path.join(c.args.out, "lenet-gpu.safetensors")
+    t0 = time.perf_counter()
+    out = c.run([os.path.join(c.args.bin, "d2lc-train"), cu, "--data", data, "--epochs",
+                 str(c.args.train_epochs), "--lr", "0.9", "--batch", "256", "--backend",
+                 c.backend, "--checkpoint", ck], timeout=max(60.0, c.left() + 60))
+    wall = time.perf_counter() - t0
+    with open(os.path.join(c.args.out, "train-lenet.log"), "w") as f:
+        f.write(out)
+    last = [l for l in out.splitlines() if "test acc" in l][-1:]
+    speed = [l for l in out.splitlines() if "examples/sec" in l][-1:]
+    c.say(f"d2lc-train LeNet {c.args.train_epochs} epochs lr 0.9 batch 256 on {device}: "
+          f"{' | '.join(last + speed)} ({wall:.1f} s wall)")
+    # The same training loop in PyTorch (the book's LeNet, on the device),
+    # for examples per second side by side: one epoch of random-order
+    # batches from the same data, timed.
+    from d2lmodels import lenet
+    import gzip
+    import numpy as np
+    raw = open(os.path.join(data, "train-images-idx3-ubyte"), "rb").read() \
+        if os.path.exists(os.path.join(data, "train-images-idx3-ubyte")) \
+        else gzip.open(os.path.join(data, "train-images-idx3-ubyte.gz")).read()
+    imgs = torch.from_numpy(np.frombuffer(raw[16:], np.uint8).copy()).float().div(255)
+    imgs = imgs.reshape(-1, 1, 28, 28).to(device)
+    labels = torch.randint(0, 10, (imgs.shape[0],)).to(device)
+    net = lenet().to(device)
+    opt = torch.optim.SGD(net.parameters(), lr=0.9)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    perm = torch.randperm(imgs.shape[0], device=device)
+    for i in range(0, imgs.shape[0], 256):
+        idx = perm[i:i + 256]
+        loss = F.cross_entropy(net(imgs[idx]), labels[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()  # the book's Accumulator reads the loss each batch
+    if device == "cuda":
+        torch.cuda.synchronize()
+    c.say(f"PyTorch eager LeNet, one epoch on {device} (data already on the device): "
+          f"{imgs.shape[0] / (time.perf_counter() - t0):,.0f} examples/sec")
+
+
+def check_sanitize(c, name):
+    """compute-sanitizer memcheck over one train_step (out-of-bounds and
+    misaligned accesses, errors of the launches)."""
+    inp = os.path.join(c.tmp, f"{name}-in.safetensors")
+    cu = os.path.join(c.args.bundle, f"{name}_train.cu")
+    tool = "compute-sanitizer"
+    for d in ("/usr/local/cuda/bin", "/opt/nvidia/nsight-compute"):
+        if os.path.exists(os.path.join(d, tool)):
+            tool = os.path.join(d, tool)
+    r = subprocess.run([tool, "--tool", "memcheck", "--error-exitcode", "3", c.run_tool, cu,
+                        "--backend", "cuda", "--entry", "train_step", "--inputs", inp],
+                       capture_output=True, text=True, timeout=max(30.0, min(240.0, c.left())))
+    tail = (r.stdout + r.stderr).strip().splitlines()
+    summary = [l for l in tail if "ERROR SUMMARY" in l]
+    c.summary.setdefault("sanitize", {})[name] = {"exit": r.returncode,
+                                                 "tail": "\n".join(tail[-40:])}
+    c.say(f"compute-sanitizer memcheck {name} train_step: exit {r.returncode}, "
+          + (summary[-1] if summary else "\n".join(tail[-10:])))
+    if r.returncode != 0:
+        with open(os.path.join(c.args.out, f"sanitize-{name}.log"), "w") as f:
+            f.write(r.stdout + r.stderr)
+
+
+def check_profile(c, name):
+    """Where a train_step's time goes: d2lrt-run --profile (each launch
+    synchronised and timed), the 15 costliest launches."""
+    inp = os.path.join(c.tmp, f"{name}-in.safetensors")
+    cu = os.path.join(c.args.bundle, f"{name}_train.cu")
+    out = c.run([c.run_tool, cu, "--backend", c.backend, "--entry", "train_step", "--inputs",
+                 inp, "--repeat", "3", "--profile"])
+    prof = out[out.index("profile of"):].splitlines()[:16]
+    c.summary.setdefault("profile", {})[name] = prof
+    c.say(f"profile {name}:\n  " + "\n  ".join(prof))
+
+
+def check_train_lm(c, device):
+    """d2lc-train --task lm: the GRU on Tom Sawyer, lr 1, clipping at 1."""
+    cu = os.path.join(c.args.bundle, "gru_lm_clip1.cu")
+    corpus = os.path.join(c.args.bundle, "data", "Mark.Twain-Tom.Sawyer.txt")
+    t0 = time.perf_counter()
+    out = c.run([os.path.join(c.args.bin, "d2lc-train"), cu, "--corpus", corpus, "--epochs",
+                 str(c.args.lm_epochs), "--lr", "1", "--backend", c.backend],
+                timeout=max(60.0, c.left() + 60))
+    wall = time.perf_counter() - t0
+    with open(os.path.join(c.args.out, "train-gru-lm.log"), "w") as f:
+        f.write(out)
+    lines = out.splitlines()
+    ppl = [l for l in lines if "perplexity" in l][-1:]
+    speed = [l for l in lines if "tokens/sec" in l][-1:]
+    sample = [l for l in lines if l.startswith("sample")][-1:]
+    c.say(f"d2lc-train GRU LM {c.args.lm_epochs} epochs on {device}: "
+          f"{' | '.join(ppl + speed + sample)} ({wall:.1f} s wall)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--bin", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="cuda")
-    ap.add_argument("--models", default=",".join(list(MODELS) + list(CNN_MODELS)))
+    ap.add_argument("--models", default=",".join(ORDER))
+    ap.add_argument("--lm-models", default="gru_lm,rnn_lm,lstm_lm")
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--compile-models", default="lenet,resnet18")
     ap.add_argument("--fusion-models", default="conv_bn_relu,lenet_bn,residual_block,resnet18")
+    ap.add_argument("--data", default="")
+    ap.add_argument("--train-epochs", type=int, default=10)
+    ap.add_argument("--lm-epochs", type=int, default=10)
+    ap.add_argument("--budget", type=float, default=420.0,
+                    help="seconds after which no new check starts")
+    ap.add_argument("--sections", default="compile,models,sanitize,matmul,lm,fusion,train,profile")
+    ap.add_argument("--sanitize-models", default="lenet_bn")
+    ap.add_argument("--profile-models", default="resnet18")
     args = ap.parse_args()
-    device = args.device
-    backend = "cuda" if device == "cuda" else "host"
     os.makedirs(args.out, exist_ok=True)
-    run_tool = os.path.join(args.bin, "d2lrt-run")
-    compile_tool = os.path.join(args.bin, "d2lrt-compile")
-    summary = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "host",
-               "torch": torch.__version__, "models": {}}
+    c = Check(args)
+    device = args.device
+    c.summary["device"] = torch.cuda.get_device_name(0) if device == "cuda" else "host"
+    c.summary["torch"] = torch.__version__
     if device == "cuda":
         major, minor = torch.cuda.get_device_capability(0)
         arch = f"sm_{major}{minor}"
     else:
         arch = "host"
-    print(f"# gpu-check on {summary['device']} ({arch}), PyTorch {torch.__version__}", flush=True)
-    tmp = tempfile.mkdtemp()
-    lines = []
-    for name in args.models.split(","):
-        make, shape = {**MODELS, **CNN_MODELS}[name]
-        cu = os.path.join(args.bundle, f"{name}_train.cu")
-        if not os.path.exists(cu):
-            continue
-        result = {}
-        # NVRTC (or host) compile: cold, then warm from the cache.
-        out = run([compile_tool, cu, "--arch", arch])
-        result["compile_cold_s"] = float(re.search(r"in ([0-9.]+) s", out).group(1))
-        t0 = time.perf_counter()
-        run([compile_tool, cu, "--arch", arch])
-        result["compile_warm_s"] = time.perf_counter() - t0
-
-        # Same weights and batch; three steps on both sides.
-        mse = name == "linear_regression"
-        g = torch.Generator().manual_seed(len(name))
-        x = torch.rand(shape, generator=g)
-        # FCN classifies every pixel: 10 items and the background.
-        label_shape = (shape[0],) + ((shape[2], shape[3]) if name == "fcn" else ())
-        y = (x.reshape(shape[0], -1)[:, :2] @ torch.tensor([[2.0], [-3.4]]) + 4.2 if mse
-             else torch.randint(0, 11 if name == "fcn" else 10, label_shape, generator=g))
-        net = randomize(make(), seed=len(name))
-        dropout = any(isinstance(m, torch.nn.Dropout) for m in net.modules())
-        net = with_philox_dropout(net, SEED) if dropout else net
-        weights = {k: v.clone() for k, v in state_tensors(net).items()}
-        inputs = dict(weights, X=x, labels=y, lr=torch.tensor(LR))
-        if dropout:
-            inputs["seed"] = torch.tensor(SEED, dtype=torch.int64)
-        inp, outp = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
-        save_safetensors(inp, inputs)
-        run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs", inp,
-             "-o", outp, "--repeat", "3"])
-        ours = load_safetensors(outp)
-        net = net.to(device).train()
-        xd, yd = x.to(device), y.to(device)
-        opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
-        for _ in range(3):
-            o = net(xd)
-            loss = F.mse_loss(o, yd) if mse else F.cross_entropy(o, yd)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        errors = {"loss": rel_err(ours["loss"], loss.detach().cpu())}
-        noise = biases_before_bn(net)
-        for k, v in state_tensors(net).items():
-            if k not in noise:
-                errors[k] = rel_err(ours[k], v.cpu())
-        worst = max(errors.items(), key=lambda kv: kv[1])
-        result["max_rel_err"] = worst[1]
-        result["max_rel_err_tensor"] = worst[0]
-        result["match_1e-4"] = worst[1] <= 1e-4
-
-        # Step times: d2lc (median after a warm-up) and PyTorch.
-        out = run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs", inp,
-                   "--repeat", str(args.repeats), "--time"])
-        result["d2lc_step_s"] = float(re.search(r"median ([0-9.]+) s", out).group(1))
-
-        def step(model):
-            o = model(xd)
-            l = F.mse_loss(o, yd) if mse else F.cross_entropy(o, yd)
-            opt.zero_grad()
-            l.backward()
-            opt.step()
-
-        result["torch_eager_step_s"] = torch_time(lambda: step(net), device, args.repeats)
-        if device == "cuda" and hasattr(torch, "compile"):
-            try:
-                compiled = torch.compile(net)
-                result["torch_compile_step_s"] = torch_time(lambda: step(compiled), device,
-                                                            args.repeats)
-            except Exception as e:  # a missing Triton, for example
-                result["torch_compile_error"] = str(e)[:200]
-        summary["models"][name] = result
-        line = (f"{name:20s} batch {shape[0]:4d}  d2lc {result['d2lc_step_s'] * 1e3:9.3f} ms  "
-                f"eager {result['torch_eager_step_s'] * 1e3:9.3f} ms  "
-                + (f"compile {result['torch_compile_step_s'] * 1e3:9.3f} ms  "
-                   if "torch_compile_step_s" in result else "")
-                + f"max rel err {result['max_rel_err']:.1e} ({result['max_rel_err_tensor']})  "
-                f"compile cold {result['compile_cold_s']:.2f} s warm {result['compile_warm_s']:.3f} s")
-        print(line, flush=True)
-        lines.append(line)
-
-    # The classic matmul.
-    cu = os.path.join(args.bundle, "matmul.cu")
-    if os.path.exists(cu) and device == "cuda":
-        m, k, n = 10000, 1000, 2000
-        a, b = torch.randn(m, k), torch.randn(k, n)
-        inp = os.path.join(tmp, "mm.safetensors")
-        save_safetensors(inp, {"A": a, "B": b})
-        out = run([run_tool, cu, "--backend", backend, "--inputs", inp, "--repeat", "10", "--time"])
-        ours = float(re.search(r"median ([0-9.]+) s", out).group(1))
-        ad, bd = a.to(device), b.to(device)
-        theirs = torch_time(lambda: torch.matmul(ad, bd), device, 10)
-        flops = 2.0 * m * k * n
-        summary["matmul"] = {"d2lc_s": ours, "torch_s": theirs,
-                             "d2lc_gflops": flops / ours / 1e9, "torch_gflops": flops / theirs / 1e9}
-        line = (f"matmul {m}x{k}x{n}: d2lc {ours * 1e3:.2f} ms ({flops / ours / 1e9:.0f} GFLOP/s), "
-                f"torch.matmul {theirs * 1e3:.2f} ms ({flops / theirs / 1e9:.0f} GFLOP/s)")
-        print(line, flush=True)
-        lines.append(line)
-    # Fused against unfused: the same initial weights (--seed 0) and batch.
-    summary["fusion"] = {}
-    for name in args.fusion_models.split(","):
-        fused = os.path.join(args.bundle, f"{name}_fused.cu")
-        unfused = os.path.join(args.bundle, f"{name}_unfused.cu")
-        if not (os.path.exists(fused) and os.path.exists(unfused)):
-            continue
-        man = json.loads(re.search(r"D2LC-MANIFEST-BEGIN\s*(.*?)\s*D2LC-MANIFEST-END",
-                                   open(fused).read(), re.S).group(1).lstrip("/ \n"))
-        entry = next(e for e in man["entries"] if e["name"] == "train_step")
-        xb = next(b for b in entry["buffers"] if b.get("name") == "X")
-        batch = xb["shape"]
-        g = torch.Generator().manual_seed(5)
-        inp = os.path.join(tmp, f"{name}-in.safetensors")
-        save_safetensors(inp, {"X": torch.rand(batch, generator=g),
-                               "labels": torch.randint(0, 10, (batch[0],), generator=g),
-                               "lr": torch.tensor(LR)})
-        res, outs = {}, {}
-        for tag, cu in (("fused", fused), ("unfused", unfused)):
-            o = os.path.join(tmp, f"{name}-{tag}.safetensors")
-            run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs", inp,
-                 "--seed", "0", "-o", o])
-            outs[tag] = load_safetensors(o)
-            out = run([run_tool, cu, "--backend", backend, "--entry", "train_step", "--inputs",
-                       inp, "--seed", "0", "--repeat", str(args.repeats), "--time"])
-            res[tag + "_step_s"] = float(re.search(r"median ([0-9.]+) s", out).group(1))
-        lf, lu = outs["fused"]["loss"].item(), outs["unfused"]["loss"].item()
-        res["loss_rel_diff"] = abs(lf - lu) / max(abs(lu), 1e-30)
-        # The updated tensors: a figure (ReLU masks flipped by last-bit
-        # differences move some gradients of deep BN nets by percents).
-        res["max_rel_diff"] = max((outs["fused"][k].double() - v.double()).abs().max().item()
-                                  / max(v.double().abs().max().item(), 1e-3)
-                                  for k, v in outs["unfused"].items() if v.is_floating_point())
-        res["speedup"] = res["unfused_step_s"] / res["fused_step_s"]
-        summary["fusion"][name] = res
-        line = (f"fusion {name:15s} batch {batch[0]:4d}  fused {res['fused_step_s'] * 1e3:9.3f} ms"
-                f"  unfused {res['unfused_step_s'] * 1e3:9.3f} ms  unfused/fused "
-                f"{res['speedup']:.2f}x  first-step loss rel diff {res['loss_rel_diff']:.1e}, "
-                f"tensors {res['max_rel_diff']:.1e}")
-        print(line, flush=True)
-        lines.append(line)
-    with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-    with open(os.path.join(args.out, "summary.txt"), "w") as f:
-        f.write("\n".join([f"# {summary['device']}, PyTorch {summary['torch']}"] + lines) + "\n")
+    # IEEE float32 on both sides: PyTorch would otherwise run cuDNN's
+    # convolutions in TF32 (its default), 10-bit mantissas.
+    if device == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    c.say(f"# gpu-check on {c.summary['device']} ({arch}), PyTorch {torch.__version__}, "
+          f"TF32 off")
+    sections = args.sections.split(",")
+    have = lambda f: os.path.exists(os.path.join(args.bundle, f))  # noqa: E731
+    if "compile" in sections:
+        c.guarded("compile", precompile, c, arch)
+    small = [m for m in args.models.split(",") if m in ORDER[:6]]
+    large = [m for m in args.models.split(",") if m not in ORDER[:6]]
+    if "models" in sections:
+        for name in small:
+            if have(f"{name}_train.cu"):
+                c.guarded(name, check_model, c, name, device)
+    if "sanitize" in sections and device == "cuda":
+        for name in args.sanitize_models.split(","):
+            if os.path.exists(os.path.join(c.tmp, f"{name}-in.safetensors")):
+                c.guarded("sanitize " + name, check_sanitize, c, name)
+    if "matmul" in sections and have("matmul.cu"):
+        c.guarded("matmul", check_matmul, c, device)
+    if "lm" in sections:
+        for name in args.lm_models.split(","):
+            if have(f"{name}_clip1.cu"):
+                c.guarded(name, check_lm, c, name, device)
+    if "fusion" in sections:
+        for name in args.fusion_models.split(","):
+            if have(f"{name}_fused.cu") and have(f"{name}_unfused.cu"):
+                c.guarded("fusion " + name, check_fusion, c, name)
+    if "train" in sections and have("lenet_d2l.cu"):
+        c.guarded("train", check_train, c, device)
+    if "train" in sections and have("gru_lm_clip1.cu") and have("data"):
+        c.guarded("train lm", check_train_lm, c, device)
+    if "models" in sections:
+        for name in large:
+            if have(f"{name}_train.cu"):
+                c.guarded(name, check_model, c, name, device)
+    if "profile" in sections:
+        for name in args.profile_models.split(","):
+            if os.path.exists(os.path.join(c.tmp, f"{name}-in.safetensors")):
+                c.guarded("profile " + name, check_profile, c, name)
+    c.say(f"# done in {time.monotonic() - c.start:.0f} s, {len(c.summary['errors'])} errors")
+    c.save()
 
 
 if __name__ == "__main__":

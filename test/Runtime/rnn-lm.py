@@ -16,34 +16,12 @@ import tempfile
 import torch
 import torch.nn.functional as F
 from torch import nn
+from d2lmodels import RNNModel, rnn_lm_batch
 from d2ltest import Checker, load_safetensors, run_tool, save_safetensors, tool
 
 models_dir = sys.argv[1]
 c = Checker()
 tmp = tempfile.mkdtemp()
-
-
-class RNNModel(nn.Module):
-    """The book's RNNModel (9.6), as it writes it."""
-
-    def __init__(self, rnn_layer, vocab_size, **kwargs):
-        super(RNNModel, self).__init__(**kwargs)
-        self.rnn = rnn_layer
-        self.vocab_size = vocab_size
-        self.num_hiddens = self.rnn.hidden_size
-        if not self.rnn.bidirectional:
-            self.num_directions = 1
-            self.linear = nn.Linear(self.num_hiddens, self.vocab_size)
-        else:
-            self.num_directions = 2
-            self.linear = nn.Linear(self.num_hiddens * 2, self.vocab_size)
-
-    def forward(self, inputs, state):
-        X = F.one_hot(inputs.T.long(), self.vocab_size)
-        X = X.to(torch.float32)
-        Y, state = self.rnn(X, state)
-        output = self.linear(Y.reshape((-1, Y.shape[-1])))
-        return output, state
 
 
 for name, layer, clips in [("gru_lm", nn.GRU, (0.01, 100.0)), ("rnn_lm", nn.RNN, (0.01,)),
@@ -57,16 +35,7 @@ for name, layer, clips in [("gru_lm", nn.GRU, (0.01, 100.0)), ("rnn_lm", nn.RNN,
     c.true(f"{name}: parameter names and shapes are the book's",
            args == {k: tuple(v.shape) for k, v in net.state_dict().items()}, str(args))
 
-    g = torch.Generator().manual_seed(1)
-    inputs = torch.randint(0, 28, (32, 35), generator=g)  # (batch, steps) as the book's iterators
-    Y = torch.randint(0, 28, (32, 35), generator=g)
-    state = torch.randn(1, 32, 256, generator=g) * 0.5
-    cell = torch.randn(1, 32, 256, generator=g) * 0.5
-    feed = {k: v.clone() for k, v in net.state_dict().items()}
-    feed.update(X=F.one_hot(inputs.T, 28).float(), state=state, labels=Y.T.reshape(-1),
-                lr=torch.tensor(1.0))
-    if layer is nn.LSTM:
-        feed["cell"] = cell
+    inputs, Y, state, cell, feed = rnn_lm_batch(net, layer is nn.LSTM)
     inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
     save_safetensors(inp, feed)
 

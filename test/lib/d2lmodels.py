@@ -91,7 +91,7 @@ class PhiloxDropout(torch.nn.Module):
         if not self.training:
             return x
         from d2ltest import dropout_keep
-        keep = dropout_keep(tuple(x.shape), self.seed, self.p, self.salt).to(x.dtype)
+        keep = dropout_keep(tuple(x.shape), self.seed, self.p, self.salt).to(x.device, x.dtype)
         return x * keep / (1 - self.p)
 
 
@@ -321,3 +321,44 @@ def biases_before_bn(net):
         if isinstance(m, Residual):
             names |= {f"{name}.conv1.bias", f"{name}.conv2.bias"}
     return names
+
+
+class RNNModel(nn.Module):
+    """The book's RNNModel (9.6), as it writes it."""
+
+    def __init__(self, rnn_layer, vocab_size, **kwargs):
+        super(RNNModel, self).__init__(**kwargs)
+        self.rnn = rnn_layer
+        self.vocab_size = vocab_size
+        self.num_hiddens = self.rnn.hidden_size
+        if not self.rnn.bidirectional:
+            self.num_directions = 1
+            self.linear = nn.Linear(self.num_hiddens, self.vocab_size)
+        else:
+            self.num_directions = 2
+            self.linear = nn.Linear(self.num_hiddens * 2, self.vocab_size)
+
+    def forward(self, inputs, state):
+        X = F.one_hot(inputs.T.long(), self.vocab_size)
+        X = X.to(torch.float32)
+        Y, state = self.rnn(X, state)
+        output = self.linear(Y.reshape((-1, Y.shape[-1])))
+        return output, state
+
+
+def rnn_lm_batch(net, lstm):
+    """A batch for the language models' @train_step (32 sequences of 35
+    characters of a 28-token vocabulary, a random initial state, lr 1):
+    (inputs [batch, steps] as the book's iterators give them, targets,
+    state, cell, and the feed of d2lc's inputs with net's weights)."""
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randint(0, 28, (32, 35), generator=g)
+    Y = torch.randint(0, 28, (32, 35), generator=g)
+    state = torch.randn(1, 32, 256, generator=g) * 0.5
+    cell = torch.randn(1, 32, 256, generator=g) * 0.5
+    feed = {k: v.clone() for k, v in net.state_dict().items()}
+    feed.update(X=F.one_hot(inputs.T, 28).float(), state=state, labels=Y.T.reshape(-1),
+                lr=torch.tensor(1.0))
+    if lstm:
+        feed["cell"] = cell
+    return inputs, Y, state, cell, feed
