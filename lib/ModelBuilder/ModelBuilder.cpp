@@ -236,19 +236,29 @@ Value ModelBuilder::linear(Value x, Value weight, Value bias) {
   return b.create<LinearOp>(loc(), x, weight, bias);
 }
 
-/// The four parameters of a one-layer nn.RNN / nn.GRU / nn.LSTM with
-/// `gates` blocks of `hidden` rows, initialised as PyTorch does.
-static std::array<Value, 4> recurrentParams(ModelBuilder &m, StringRef prefix,
-                                            int64_t gates, int64_t inputs,
-                                            int64_t hidden) {
+ModelBuilder::RecurrentParams
+ModelBuilder::recurrentParams(StringRef prefix, int64_t layer, int64_t gates,
+                              int64_t inputs, int64_t hidden,
+                              StringRef weightInit) {
   double bound = 1.0 / std::sqrt(double(hidden));
   std::string init =
       "uniform(-" + std::to_string(bound) + ", " + std::to_string(bound) + ")";
-  auto name = [&](StringRef leaf) { return (prefix + "." + leaf).str(); };
-  return {m.param(name("weight_ih_l0"), {gates * hidden, inputs}, init),
-          m.param(name("weight_hh_l0"), {gates * hidden, hidden}, init),
-          m.param(name("bias_ih_l0"), {gates * hidden}, init),
-          m.param(name("bias_hh_l0"), {gates * hidden}, init)};
+  std::string winit = weightInit.empty() ? init : weightInit.str();
+  auto name = [&](StringRef leaf) {
+    return join(prefix, (leaf + "_l" + std::to_string(layer)).str());
+  };
+  return {param(name("weight_ih"), {gates * hidden, inputs}, winit),
+          param(name("weight_hh"), {gates * hidden, hidden}, winit),
+          param(name("bias_ih"), {gates * hidden}, init),
+          param(name("bias_hh"), {gates * hidden}, init)};
+}
+
+Value ModelBuilder::zeros(ArrayRef<int64_t> shape) {
+  auto et = b.getF32Type();
+  Value zero = b.create<ConstantOp>(
+      loc(), DenseElementsAttr::get(RankedTensorType::get({}, et),
+                                    b.getFloatAttr(et, 0.0)));
+  return b.create<BroadcastToOp>(loc(), zero, b.getDenseI64ArrayAttr(shape));
 }
 
 Value ModelBuilder::timeStep(Value xs, int64_t t) {
@@ -258,7 +268,7 @@ Value ModelBuilder::timeStep(Value xs, int64_t t) {
 Value ModelBuilder::rnnLayer(StringRef prefix, Value xs, Value h,
                              int64_t hidden) {
   int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
-  auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 1, inputs, hidden);
+  auto [wih, whh, bih, bhh] = recurrentParams(prefix, 0, 1, inputs, hidden);
   SmallVector<Value> outputs;
   for (int64_t t = 0; t < steps; ++t) {
     Value x = timeStep(xs, t);
@@ -271,7 +281,7 @@ Value ModelBuilder::rnnLayer(StringRef prefix, Value xs, Value h,
 Value ModelBuilder::lstmLayer(StringRef prefix, Value xs, Value h, Value c,
                               int64_t hidden) {
   int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
-  auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 4, inputs, hidden);
+  auto [wih, whh, bih, bhh] = recurrentParams(prefix, 0, 4, inputs, hidden);
   SmallVector<Value> outputs;
   for (int64_t t = 0; t < steps; ++t) {
     Value x = timeStep(xs, t);
@@ -288,26 +298,108 @@ Value ModelBuilder::lstmLayer(StringRef prefix, Value xs, Value h, Value c,
   return concat(outputs, 0);
 }
 
+Value ModelBuilder::gruCell(const RecurrentParams &p, Value x, Value h) {
+  int64_t hidden = dim(h, 1);
+  Value gi = linear(x, p.wih, p.bih), gh = linear(h, p.whh, p.bhh);
+  auto gate = [&](Value g, int64_t k) {
+    return slice(g, 1, k * hidden, (k + 1) * hidden);
+  };
+  // r = σ(·), z = σ(·), n = tanh(x_n + r (h_n)), h' = n + z (h - n),
+  // which is PyTorch's (1 - z) n + z h.
+  Value r = sigmoid(add(gate(gi, 0), gate(gh, 0)));
+  Value z = sigmoid(add(gate(gi, 1), gate(gh, 1)));
+  Value n = tanh(add(gate(gi, 2), mul(r, gate(gh, 2))));
+  return add(n, mul(z, sub(h, n)));
+}
+
 Value ModelBuilder::gruLayer(StringRef prefix, Value xs, Value h,
                              int64_t hidden) {
-  int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
-  auto [wih, whh, bih, bhh] = recurrentParams(*this, prefix, 3, inputs, hidden);
-  SmallVector<Value> outputs;
-  for (int64_t t = 0; t < steps; ++t) {
-    Value x = timeStep(xs, t);
-    Value gi = linear(x, wih, bih), gh = linear(h, whh, bhh);
-    auto gate = [&](Value g, int64_t k) {
-      return slice(g, 1, k * hidden, (k + 1) * hidden);
-    };
-    // r = σ(·), z = σ(·), n = tanh(x_n + r (h_n)), h' = n + z (h - n),
-    // which is PyTorch's (1 - z) n + z h.
-    Value r = sigmoid(add(gate(gi, 0), gate(gh, 0)));
-    Value z = sigmoid(add(gate(gi, 1), gate(gh, 1)));
-    Value n = tanh(add(gate(gi, 2), mul(r, gate(gh, 2))));
-    h = add(n, mul(z, sub(h, n)));
-    outputs.push_back(h);
+  SmallVector<Value> hs = {h};
+  return gru(prefix, xs, hs, hidden, 0.0);
+}
+
+Value ModelBuilder::gru(StringRef prefix, Value xs, SmallVectorImpl<Value> &hs,
+                        int64_t hidden, double dropoutP, StringRef weightInit) {
+  int64_t steps = dim(xs, 0), batch = dim(xs, 1);
+  Value outputs;
+  for (size_t layer = 0; layer < hs.size(); ++layer) {
+    if (layer > 0)
+      xs = reshape(dropoutP > 0 ? dropout(outputs, dropoutP) : outputs,
+                   {steps, batch, hidden});
+    RecurrentParams p = recurrentParams(prefix, int64_t(layer), 3, dim(xs, 2),
+                                        hidden, weightInit);
+    SmallVector<Value> ys;
+    for (int64_t t = 0; t < steps; ++t) {
+      hs[layer] = gruCell(p, timeStep(xs, t), hs[layer]);
+      ys.push_back(hs[layer]);
+    }
+    outputs = concat(ys, 0);
   }
-  return concat(outputs, 0);
+  return outputs;
+}
+
+Value ModelBuilder::seq2seqAttention(Value src, Value srcLens, Value decIn,
+                                     int64_t srcVocab, int64_t tgtVocab,
+                                     int64_t embed, int64_t hidden,
+                                     int64_t layers, double dropoutP) {
+  int64_t batch = dim(src, 0), srcSteps = dim(src, 1), tgtSteps = dim(decIn, 1);
+  auto timeMajor = [&](Value v) { // [B, T, D] -> [T, B, D]
+    return b.create<TransposeOp>(loc(), v, b.getDenseI64ArrayAttr({1, 0, 2}));
+  };
+  // Seq2SeqEncoder: embedding, then the GRU from zeros.
+  Value xs = timeMajor(embedding("encoder.embedding", src, srcVocab, embed));
+  SmallVector<Value> hs(layers, zeros({batch, hidden}));
+  Value encOut = gru("encoder.rnn", xs, hs, hidden, dropoutP, "xavier_uniform");
+  // init_state: the encoder's outputs batch-major [B, T, H] (keys and
+  // values), its final states, the valid lengths.
+  Value enc =
+      b.create<TransposeOp>(loc(), reshape(encOut, {srcSteps, batch, hidden}),
+                            b.getDenseI64ArrayAttr({1, 0, 2}));
+  // AdditiveAttention's parameters (W_k applied to the keys once: the book
+  // applies it at every step to the same keys).
+  Value wk =
+      param("decoder.attention.W_k.weight", {hidden, hidden}, "xavier_uniform");
+  Value wq =
+      param("decoder.attention.W_q.weight", {hidden, hidden}, "xavier_uniform");
+  Value wv =
+      param("decoder.attention.w_v.weight", {1, hidden}, "xavier_uniform");
+  Value keys = linear(enc, wk, Value()); // [B, T, H]
+  Value ys = timeMajor(embedding("decoder.embedding", decIn, tgtVocab, embed));
+  SmallVector<RecurrentParams> cells;
+  for (int64_t l = 0; l < layers; ++l)
+    cells.push_back(recurrentParams("decoder.rnn", l, 3,
+                                    l == 0 ? embed + hidden : hidden, hidden,
+                                    "xavier_uniform"));
+  SmallVector<Value> outputs;
+  for (int64_t t = 0; t < tgtSteps; ++t) {
+    // query = hidden_state[-1]: [B, 1, H] against keys [B, T, H].
+    Value q = reshape(linear(hs.back(), wq, Value()), {batch, 1, hidden});
+    Value features = tanh(add(q, keys));                  // [B, T, H]
+    Value scores = reshape(linear(features, wv, Value()), // [B, T, 1]
+                           {batch, 1, srcSteps});
+    Value weights = b.create<MaskedSoftmaxOp>(loc(), scores, srcLens);
+    if (dropoutP > 0)
+      weights = dropout(weights, dropoutP);
+    Value context = reshape(b.create<BatchMatmulOp>(loc(), weights, enc,
+                                                    b.getBoolAttr(false),
+                                                    b.getBoolAttr(false)),
+                            {batch, hidden});
+    Value x = concat({context, timeStep(ys, t)}, 1);
+    for (int64_t l = 0; l < layers; ++l) {
+      if (l > 0 && dropoutP > 0)
+        x = dropout(x, dropoutP);
+      hs[l] = gruCell(cells[l], x, hs[l]);
+      x = hs[l];
+    }
+    outputs.push_back(x);
+  }
+  double bound = 1.0 / std::sqrt(double(hidden));
+  Value dw =
+      param("decoder.dense.weight", {tgtVocab, hidden}, "xavier_uniform");
+  Value db = param("decoder.dense.bias", {tgtVocab},
+                   "uniform(-" + std::to_string(bound) + ", " +
+                       std::to_string(bound) + ")");
+  return linear(concat(outputs, 0), dw, db);
 }
 
 Value ModelBuilder::concat(ValueRange xs, int64_t dimension) {

@@ -248,6 +248,22 @@ void transformerBlock(ModelBuilder &m) {
   m.finish({{"Y", m.transformerEncoderBlock("0", x, 4, 64, 0.1)}});
 }
 
+/// The book's sequence to sequence model with Bahdanau attention (10.4,
+/// trained as in 9.7: embed 32, hidden 32, 2 GRU layers, dropout 0.1,
+/// batch 64, 10 steps) for its English-French vocabularies (184 and 201
+/// tokens): inputs X (source indices [64, 10]), X_valid_len [64] and
+/// dec_X (<bos> and the target shifted right [64, 10]); the logits are
+/// [10 * 64, 201], rows t * 64 + b.
+void seq2seqAttention(ModelBuilder &m) {
+  const int64_t batch = 64, steps = 10;
+  auto i64 = m.builder().getI64Type();
+  Value x = m.input("X", {batch, steps}, i64);
+  Value lens = m.input("X_valid_len", {batch}, i64);
+  Value dec = m.input("dec_X", {batch, steps}, i64);
+  m.finish(
+      {{"logits", m.seq2seqAttention(x, lens, dec, 184, 201, 32, 32, 2, 0.1)}});
+}
+
 struct ZooEntry {
   const char *name;
   void (*build)(ModelBuilder &);
@@ -271,6 +287,7 @@ const ZooEntry kZoo[] = {
     {"gru_lm", gruLM},
     {"lstm_lm", lstmLM},
     {"transformer_block", transformerBlock},
+    {"seq2seq_attention", seq2seqAttention},
 };
 
 } // namespace

@@ -110,6 +110,48 @@ public:
   /// order) from the states `h` and `c` [B, hidden], the same way.
   Value lstmLayer(StringRef prefix, Value xs, Value h, Value c, int64_t hidden);
 
+  /// The parameters of layer `layer` of an nn.RNN / nn.GRU / nn.LSTM with
+  /// `gates` blocks of `hidden` rows: `<prefix>.weight_ih_l<layer>`,
+  /// `weight_hh_l<layer>`, `bias_ih_l<layer>`, `bias_hh_l<layer>`,
+  /// initialised as PyTorch does (uniform in ±1/sqrt(hidden)), or the
+  /// weights with `weightInit` where given.
+  struct RecurrentParams {
+    Value wih, whh, bih, bhh;
+  };
+  RecurrentParams recurrentParams(StringRef prefix, int64_t layer,
+                                  int64_t gates, int64_t inputs, int64_t hidden,
+                                  StringRef weightInit = "");
+  /// One step of a GRU layer: the new state from x [B, inputs] and the
+  /// state h [B, hidden] (gates r, z, n in PyTorch's order).
+  Value gruCell(const RecurrentParams &p, Value x, Value h);
+  /// nn.GRU(inputs, hidden, num_layers = hs.size(), dropout) unrolled over
+  /// xs [T, B, inputs] from the states `hs` (one [B, hidden] per layer),
+  /// dropout on the outputs of every layer but the last. Returns the last
+  /// layer's outputs [T B, hidden]; `hs` becomes the final states.
+  Value gru(StringRef prefix, Value xs, SmallVectorImpl<Value> &hs,
+            int64_t hidden, double dropout, StringRef weightInit = "");
+  /// A float tensor of zeros (torch.zeros).
+  Value zeros(ArrayRef<int64_t> shape);
+
+  /// The book's sequence to sequence model with Bahdanau attention (10.4:
+  /// Seq2SeqEncoder, Seq2SeqAttentionDecoder with AdditiveAttention, in an
+  /// EncoderDecoder): `src` and `decIn` are token indices [B, T], `srcLens`
+  /// the valid lengths of `src` [B]. The encoder embeds `src` and runs a
+  /// `layers`-layer GRU from zeros; the decoder starts from its final
+  /// states and, at each step, attends with the last layer's state over the
+  /// encoder's outputs (W_q, W_k, w_v without biases; masked softmax over
+  /// the valid lengths; dropout on the weights), feeds [context, embedded
+  /// token] to its GRU and maps the output with `dense`. Parameters carry
+  /// the book's names (`encoder.embedding.weight`, `encoder.rnn.*`,
+  /// `decoder.attention.W_k.weight`, ..., `decoder.dense.bias`), initialised
+  /// as the book's xavier_init_weights leaves them (Xavier-uniform weights
+  /// of the linear layers and GRUs, PyTorch's default biases, N(0, 1)
+  /// embeddings). Returns the
+  /// logits [T B, tgtVocab], rows t B + b (time-major).
+  Value seq2seqAttention(Value src, Value srcLens, Value decIn,
+                         int64_t srcVocab, int64_t tgtVocab, int64_t embed,
+                         int64_t hidden, int64_t layers, double dropout);
+
   /// Sets the named results and the function type; returns the function.
   func::FuncOp finish(ArrayRef<std::pair<std::string, Value>> outputs);
 
