@@ -228,9 +228,15 @@ std::string plotSvg(const std::vector<EpochResult> &h,
   return os.str();
 }
 
+/// The optimizer's states (SGD's momentum buffers, Adam's moments and step
+/// count): not part of a PyTorch state_dict, so not in checkpoints.
+bool isOptimizerState(const std::string &name) {
+  return name.rfind("momentum.", 0) == 0 || name.rfind("adam.", 0) == 0;
+}
+
 /// Where a run starts: from scratch (parameters initialised with --seed),
 /// or from --resume's checkpoint (parameters, BatchNorm statistics, epoch,
-/// step count and curves; momentum buffers start at zero again).
+/// step count and curves; the optimizer's states start at zero again).
 struct Progress {
   int firstEpoch = 0;
   int64_t steps = 0;
@@ -250,7 +256,7 @@ Progress startRun(const Options &o, d2lrt::Model &model) {
     const d2lrt::HostTensor *v = ck.find(t.name);
     if (v)
       model.setTensor(t.name, *v);
-    else if (t.name.rfind("momentum.", 0) != 0)
+    else if (!isOptimizerState(t.name))
       fail(o.resume + " has no tensor '" + t.name + "'");
   }
   auto it = ck.metadata.find("epoch");
@@ -284,7 +290,7 @@ void saveEpoch(const Options &o, d2lrt::Model &model, int epoch, int64_t steps,
   if (!o.checkpoint.empty()) {
     d2lrt::TensorFile ck;
     for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
-      if (t.name.rfind("momentum.", 0) == 0)
+      if (isOptimizerState(t.name))
         continue;
       ck.set(t.name, model.tensor(t.name));
       const std::string suffix = ".running_mean";

@@ -55,6 +55,15 @@ static cl::opt<std::string> loss("loss",
                                  cl::init("cross_entropy"), cl::cat(category));
 static cl::opt<double> momentum("momentum", cl::desc("With --train: momentum"),
                                 cl::init(0.0), cl::cat(category));
+static cl::opt<std::string> optimizer("optimizer",
+                                      cl::desc("With --train: sgd or adam"),
+                                      cl::init("sgd"), cl::cat(category));
+static cl::opt<double> beta1("beta1", cl::desc("With --optimizer adam: β1"),
+                             cl::init(0.9), cl::cat(category));
+static cl::opt<double> beta2("beta2", cl::desc("With --optimizer adam: β2"),
+                             cl::init(0.999), cl::cat(category));
+static cl::opt<double> adamEps("eps", cl::desc("With --optimizer adam: ε"),
+                               cl::init(1e-8), cl::cat(category));
 static cl::opt<double> weightDecay("weight-decay",
                                    cl::desc("With --train: weight decay"),
                                    cl::init(0.0), cl::cat(category));
@@ -177,6 +186,10 @@ int main(int argc, char **argv) {
   options.train = train;
   options.loss = loss;
   options.momentum = momentum;
+  options.optimizer = optimizer;
+  options.beta1 = beta1;
+  options.beta2 = beta2;
+  options.eps = adamEps;
   options.weightDecay = weightDecay;
   options.clipNorm = clipNorm;
   options.l1 = l1;

@@ -4,6 +4,9 @@
 // RUN: d2lc-opt %s --d2l-train-step="clip-norm=1.0" | FileCheck %s --check-prefix=CLIP
 // RUN: not d2lc-opt %s --d2l-train-step="clip-norm=-1.0" 2>&1 | FileCheck %s --check-prefix=CLIP-ERR
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-grad-stats -o /dev/null | FileCheck %s --check-prefix=STATS
+// RUN: d2lc-opt %s --d2l-train-step="optimizer=adam" | FileCheck %s --check-prefix=ADAM
+// RUN: not d2lc-opt %s --d2l-train-step="optimizer=adam momentum=0.9" 2>&1 | FileCheck %s --check-prefix=ADAM-ERR
+// RUN: not d2lc-opt %s --d2l-train-step="optimizer=rmsprop" 2>&1 | FileCheck %s --check-prefix=OPT-ERR
 
 // A small BatchNorm + dropout network (the shape of the book's models).
 func.func @forward(%x: tensor<8x6xf32> {d2l.input = "X"},
@@ -101,3 +104,23 @@ func.func @forward(%x: tensor<8x6xf32> {d2l.input = "X"},
 // STATS: @forward: 5 ops
 // STATS: @train_step: forward 6 ops, gradient 7 ops (1.17x forward), update 8 ops; saved 6 values, 512 bytes
 // STATS: @eval_step: 6 ops
+
+// Adam: one step count and two moments per parameter, as zero states; the
+// bias corrections 1 - β^t = 1 - exp(t log β) once for all parameters.
+// ADAM-LABEL: func.func @train_step
+// ADAM-SAME: %[[T:[^:]+]]: tensor<f32> {d2l.init = "zeros", d2l.state = "adam.step"}
+// ADAM-SAME: %[[M:[^:]+]]: tensor<4x6xf32> {d2l.init = "zeros", d2l.state = "adam.exp_avg.0.weight"}
+// ADAM-SAME: %[[V:[^:]+]]: tensor<4x6xf32> {d2l.init = "zeros", d2l.state = "adam.exp_avg_sq.0.weight"}
+// ADAM-SAME: tensor<3x4xf32> {d2l.init = "zeros", d2l.state = "adam.exp_avg_sq.4.weight"})
+// ADAM-SAME: tensor<f32> {d2l.state = "adam.step"}, tensor<4x6xf32> {d2l.state = "adam.exp_avg.0.weight"}
+// ADAM: %[[T1:.+]] = d2l.add %[[T]], %{{.+}} : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// ADAM: d2l.mul %[[T1]], %{{.+}}
+// ADAM: d2l.exp
+// ADAM: d2l.exp
+// ADAM: d2l.sqrt %{{.+}} : tensor<f32>
+// ADAM: d2l.mul %[[M]], %{{.+}} : (tensor<4x6xf32>, tensor<f32>)
+// ADAM: d2l.mul %[[V]], %{{.+}} : (tensor<4x6xf32>, tensor<f32>)
+// ADAM: d2l.sqrt %{{.+}} : tensor<4x6xf32>
+// ADAM: return
+// ADAM-ERR: adam takes beta1 and beta2 in [0, 1) and eps > 0, and no momentum
+// OPT-ERR: unknown optimizer 'rmsprop' (expected sgd or adam)

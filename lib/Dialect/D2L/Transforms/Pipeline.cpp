@@ -19,6 +19,10 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
     D2LTrainStepOptions o;
     o.loss = options.loss;
     o.momentum = options.momentum;
+    o.optimizer = options.optimizer;
+    o.beta1 = options.beta1;
+    o.beta2 = options.beta2;
+    o.eps = options.eps;
     o.weightDecay = options.weightDecay;
     o.clipNorm = options.clipNorm;
     o.l1 = options.l1;

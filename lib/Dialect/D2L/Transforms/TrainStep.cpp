@@ -12,6 +12,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <cmath>
+
 namespace mlir::d2l {
 #define GEN_PASS_DEF_D2LTRAINSTEP
 #include "d2l/Dialect/D2L/Transforms/Passes.h.inc"
@@ -33,9 +35,15 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
                        << "' (expected cross_entropy or mse)";
       return signalPassFailure();
     }
-    if (optimizer != "sgd") {
+    if (optimizer != "sgd" && optimizer != "adam") {
       func.emitError() << "--d2l-train-step: unknown optimizer '" << optimizer
-                       << "' (expected sgd)";
+                       << "' (expected sgd or adam)";
+      return signalPassFailure();
+    }
+    if (optimizer == "adam" && (momentum > 0 || !(beta1 >= 0 && beta1 < 1) ||
+                                !(beta2 >= 0 && beta2 < 1) || !(eps > 0))) {
+      func.emitError() << "--d2l-train-step: adam takes beta1 and beta2 in "
+                          "[0, 1) and eps > 0, and no momentum";
       return signalPassFailure();
     }
     if (momentum < 0 || weightDecay < 0 || l1 < 0 || clipNorm < 0) {
@@ -229,11 +237,43 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
       }
     }
 
+    // A state argument of @train_step, initialised to zeros.
+    auto addState = [&](RankedTensorType type, StringRef name) -> Value {
+      unsigned index = step->getNumArguments();
+      step->insertArgument(
+          index, type,
+          b.getDictionaryAttr(
+              {b.getNamedAttr(kStateAttr, b.getStringAttr(name)),
+               b.getNamedAttr(kInitAttr, b.getStringAttr("zeros"))}),
+          loc);
+      return body.getArgument(index);
+    };
+    SmallVector<std::pair<Value, NamedAttribute>> buffers, gradResults;
+    // Adam's bias corrections from the step count t: 1 - β^t as
+    // 1 - exp(t log β), one scalar each for all parameters.
+    Value stepSize, sqrtBc2;
+    if (optimizer == "adam") {
+      Value t = b.create<AddOp>(
+          loc, addState(RankedTensorType::get({}, et), "adam.step"),
+          scalar(1.0));
+      buffers.push_back(
+          {t, b.getNamedAttr(kStateAttr, b.getStringAttr("adam.step"))});
+      auto correction = [&](double beta) -> Value {
+        if (beta == 0)
+          return scalar(1.0);
+        return b.create<SubOp>(
+            loc, scalar(1.0),
+            b.create<ExpOp>(loc,
+                            b.create<MulOp>(loc, t, scalar(std::log(beta)))));
+      };
+      stepSize = b.create<DivOp>(loc, lr, correction(beta1));
+      sqrtBc2 = b.create<SqrtOp>(loc, correction(beta2));
+    }
+
     // torch.optim.SGD: d = g + wd p; buf = momentum buf + d; p -= lr buf.
     SmallVector<Value> values{l};
     SmallVector<NamedAttribute> attrs{
         b.getNamedAttr(kOutputAttr, b.getStringAttr("loss"))};
-    SmallVector<std::pair<Value, NamedAttribute>> buffers, gradResults;
     for (auto [i, g] : llvm::zip(params, *grads)) {
       Value p = body.getArgument(i);
       std::string name = argumentName(*step, i);
@@ -261,7 +301,27 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
             {d,
              b.getNamedAttr(kStateAttr, b.getStringAttr("momentum." + name))});
       }
-      Value updated = b.create<SubOp>(loc, p, b.create<MulOp>(loc, d, lr));
+      Value updated;
+      if (optimizer == "adam") {
+        std::string m1 = "adam.exp_avg." + name, m2 = "adam.exp_avg_sq." + name;
+        Value m = b.create<AddOp>(
+            loc, b.create<MulOp>(loc, addState(type, m1), scalar(beta1)),
+            b.create<MulOp>(loc, d, scalar(1 - beta1)));
+        Value v = b.create<AddOp>(
+            loc, b.create<MulOp>(loc, addState(type, m2), scalar(beta2)),
+            b.create<MulOp>(loc, b.create<MulOp>(loc, d, d),
+                            scalar(1 - beta2)));
+        Value denom = b.create<AddOp>(
+            loc, b.create<DivOp>(loc, b.create<SqrtOp>(loc, v), sqrtBc2),
+            scalar(eps));
+        updated = b.create<SubOp>(
+            loc, p,
+            b.create<MulOp>(loc, b.create<DivOp>(loc, m, denom), stepSize));
+        buffers.push_back({m, b.getNamedAttr(kStateAttr, b.getStringAttr(m1))});
+        buffers.push_back({v, b.getNamedAttr(kStateAttr, b.getStringAttr(m2))});
+      } else {
+        updated = b.create<SubOp>(loc, p, b.create<MulOp>(loc, d, lr));
+      }
       values.push_back(updated);
       attrs.push_back(b.getNamedAttr(kParamAttr, b.getStringAttr(name)));
       if (emitGrads)

@@ -106,6 +106,13 @@ def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
     `min(1, clip_norm / (‖g‖ + 1e-6))`, ‖g‖ the L2 norm of all of them
     together); the emitted gradients are the clipped ones.
 
+    With `optimizer=adam` the update is torch.optim.Adam's (no amsgrad):
+    `d = g + weight_decay p`, `m = β1 m + (1 - β1) d`,
+    `v = β2 v + (1 - β2) d²`, `p -= lr (m / (1 - β1^t)) /
+    (sqrt(v) / sqrt(1 - β2^t) + eps)`, with the states
+    `adam.exp_avg.<param>`, `adam.exp_avg_sq.<param>` (zeros) and the step
+    count `adam.step` (a float scalar, t - 1 before the step).
+
     `@eval_step` takes `@forward`'s arguments and `labels` and returns the
     logits (inference mode: running statistics, no dropout) and the loss.
   }];
@@ -115,7 +122,13 @@ def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
     Option<"loss", "loss", "std::string", /*default=*/"\"cross_entropy\"",
            "cross_entropy or mse">,
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
-           "sgd">,
+           "sgd or adam">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9",
+           "Adam: decay of the first moment">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999",
+           "Adam: decay of the second moment">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8",
+           "Adam: added to the denominator">,
     Option<"momentum", "momentum", "double", /*default=*/"0.0",
            "SGD momentum">,
     Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",

@@ -21,6 +21,9 @@ struct PipelineOptions {
   bool train = false;
   std::string loss = "cross_entropy";
   double momentum = 0, weightDecay = 0, l1 = 0, clipNorm = 0;
+  /// sgd or adam (with beta1, beta2, eps).
+  std::string optimizer = "sgd";
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   bool emitGrads = false;
   /// @train_step also returns the training-mode logits (d2lc-train's
   /// training accuracy).
