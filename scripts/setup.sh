@@ -57,6 +57,26 @@ else
   log "all Debian packages present"
 fi
 
+# English-French pairs for d2lc-train --task seq2seq: the French message
+# catalogues (.mo) of Debian's libreoffice-l10n-fr (Debian 12:
+# 4:7.4.7-1+deb12u14), extracted alone into /var/cache/d2lc: installing the
+# package would pull in LibreOffice (240 packages).
+MO_DIR=/var/cache/d2lc/libreoffice-l10n-fr
+if [ ! -f "$MO_DIR/.complete" ]; then
+  log "extracting the French catalogues of libreoffice-l10n-fr into $MO_DIR"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && apt-get download libreoffice-l10n-fr >/dev/null 2>&1) || {
+    $SUDO apt-get update -qq || true
+    (cd "$tmp" && apt-get download libreoffice-l10n-fr >/dev/null)
+  }
+  dpkg-deb -x "$tmp"/libreoffice-l10n-fr_*.deb "$tmp/x"
+  $SUDO mkdir -p "$MO_DIR"
+  $SUDO cp "$tmp"/x/usr/lib/libreoffice/program/resource/fr/LC_MESSAGES/*.mo \
+    "$MO_DIR/"
+  $SUDO touch "$MO_DIR/.complete"
+  rm -rf "$tmp"
+fi
+
 # The CUDA toolkit is not a Debian package: say plainly what is missing.
 cuda_missing=()
 [ -x "$CUDA_HOME/bin/nvcc" ] || cuda_missing+=("$CUDA_HOME/bin/nvcc")

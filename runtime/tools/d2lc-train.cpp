@@ -5,11 +5,14 @@
 //              [--checkpoint CK.safetensors] [--resume CK.safetensors]
 //              [--plot CURVES.svg] [--limit N] [--test-limit N]
 //              [--no-shuffle] [--host-threads N]
-//              [--task classify|segment|lm] [--corpus TEXT] [--prefix TEXT]
+//              [--task classify|segment|lm|seq2seq] [--corpus PATH]
+//              [--prefix TEXT]
 //
 // The task follows from the model: images and a class per image, a class
-// per pixel (FCN), or one-hot characters and a state (a language model:
-// see trainLanguageModel; --limit then counts characters of the corpus).
+// per pixel (FCN), one-hot characters and a state (a language model: see
+// trainLanguageModel; --limit then counts characters of the corpus), or
+// source and decoder-input tokens (translation: see trainSeq2Seq; --corpus
+// is a directory of .mo catalogues, --limit counts pairs).
 //
 // The book's train_ch6 with a compiled @train_step (d2lc --train): reads the
 // gzipped IDX files of Debian's dataset-fashion-mnist, shuffles the
@@ -30,6 +33,7 @@
 
 #include "d2lrt/Error.h"
 #include "d2lrt/Idx.h"
+#include "d2lrt/Nmt.h"
 #include "d2lrt/Runtime.h"
 #include "d2lrt/Safetensors.h"
 
@@ -64,7 +68,12 @@ struct Options {
       "/usr/share/gocode/src/github.com/pierrec/lz4/testdata/"
       "Mark.Twain-Tom.Sawyer.txt";
   std::string prefix = "tom "; // --task lm: the sample's beginning
+  bool corpusSet = false;
 };
+
+/// Where scripts/setup.sh extracts the French catalogues of Debian's
+/// libreoffice-l10n-fr (d2lc-train --task seq2seq's default --corpus).
+constexpr const char *kMoDir = "/var/cache/d2lc/libreoffice-l10n-fr";
 
 int usage() {
   std::fprintf(
@@ -73,7 +82,7 @@ int usage() {
       "LR [--batch B] [--resize S] [--backend host|cuda] [--seed S] "
       "[--checkpoint CK.safetensors] [--resume CK.safetensors] [--plot "
       "CURVES.svg] [--limit N] [--test-limit N] [--no-shuffle] "
-      "[--host-threads N] [--task classify|segment|lm] [--corpus TEXT] "
+      "[--host-threads N] [--task classify|segment|lm|seq2seq] [--corpus PATH] "
       "[--prefix TEXT]\n");
   return 2;
 }
@@ -390,6 +399,28 @@ Corpus loadCorpus(const std::string &path, int64_t limit) {
   return c;
 }
 
+/// Runs @train_step on `in` (with this step's dropout seed when the model
+/// takes one), leaving the updated parameters on the device, and returns
+/// the loss; a non-finite loss is an error naming the epoch and batch.
+double runTrainStep(d2lrt::Model &model, d2lrt::TensorFile &in, bool hasSeed,
+                    const Options &o, int64_t step, int epoch,
+                    int64_t batchIndex, d2lrt::TensorFile *out = nullptr) {
+  if (hasSeed) {
+    d2lrt::HostTensor s = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {});
+    s.data<int64_t>()[0] = int64_t(o.seed * 1000003ULL + uint64_t(step));
+    in.set("seed", s);
+  }
+  d2lrt::TensorFile result = model.run("train_step", in, d2lrt::Fetch::Outputs);
+  double loss = double(result.find("loss")->data<float>()[0]);
+  if (!std::isfinite(loss))
+    fail("the loss is " + std::to_string(loss) + " at epoch " +
+         std::to_string(epoch + 1) + ", batch " +
+         std::to_string(batchIndex + 1) + ": lower --lr");
+  if (out)
+    *out = std::move(result);
+  return loss;
+}
+
 /// --task lm: the book's train_ch8 with random sampling
 /// (seq_data_iter_random: a random offset, subsequences of T characters in
 /// a shuffled order, batches of B, a zero state for each batch), SGD with
@@ -473,14 +504,7 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
         in.set(name, h);
       in.set("labels", y);
       in.set("lr", lr);
-      d2lrt::TensorFile out =
-          model.run("train_step", in, d2lrt::Fetch::Outputs);
-      ++done;
-      double loss = double(out.find("loss")->data<float>()[0]);
-      if (!std::isfinite(loss))
-        fail("the loss is " + std::to_string(loss) + " at epoch " +
-             std::to_string(epoch + 1) + ", batch " + std::to_string(bi + 1) +
-             ": lower --lr");
+      double loss = runTrainStep(model, in, false, o, done++, epoch, bi);
       lossSum += loss;
       if (tty)
         std::fprintf(stderr, "\repoch %d/%d %lld/%lld perplexity %.2f",
@@ -531,6 +555,230 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
   return 0;
 }
 
+/// --task seq2seq: the book's train_seq2seq (9.7) on English-French pairs
+/// from LibreOffice's French catalogues (d2lrt::loadMoPairs, sentences of
+/// at most T - 1 tokens so that <eos> fits): the book's Vocab (min_freq 2,
+/// <pad> <bos> <eos>) of all pairs, capped at the model's embedding sizes;
+/// every tenth pair held out. Batches of B shuffled training pairs (the last
+/// partial one dropped): X and Y with <eos>, padded to T, their valid
+/// lengths, dec_X = <bos> and Y shifted right, labels -1 past Y's valid
+/// length. Per epoch: the loss per target token and tokens/sec; at the end:
+/// greedy translations of the held-out pairs (predict_seq2seq: @eval_step
+/// rerun with the growing decoder input, stopping at <eos>) and the book's
+/// BLEU (k = 2), the first few printed.
+int trainSeq2Seq(const Options &o, d2lrt::Model &model,
+                 const d2lrt::EntrySpec *step) {
+  const d2lrt::BufferSpec *xb = nullptr;
+  bool hasSeed = false;
+  for (const d2lrt::BindingSpec &a : step->arguments) {
+    if (a.name == "X")
+      xb = &step->buffers[size_t(a.buffer)];
+    hasSeed |= a.name == "seed";
+  }
+  if (!xb || xb->shape.size() != 2)
+    fail(o.model + ": a translation model takes X [B, T]");
+  int64_t batch = xb->shape[0], steps = xb->shape[1];
+  // The vocabulary sizes are the embedding tables'.
+  int64_t srcSize = 0, tgtSize = 0;
+  for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
+    if (t.name == "encoder.embedding.weight")
+      srcSize = t.shape.at(0);
+    if (t.name == "decoder.embedding.weight")
+      tgtSize = t.shape.at(0);
+  }
+  if (!srcSize || !tgtSize)
+    fail(o.model + " has no encoder.embedding.weight and "
+                   "decoder.embedding.weight");
+  if (o.batch && o.batch != batch)
+    fail("--batch " + std::to_string(o.batch) + " but " + o.model +
+         " was compiled for batch " + std::to_string(batch));
+  std::vector<std::pair<d2lrt::Tokens, d2lrt::Tokens>> pairs;
+  std::string err = d2lrt::loadMoPairs(o.corpus, steps - 1, pairs);
+  if (!err.empty())
+    fail(err + (o.corpus == kMoDir ? " (run scripts/setup.sh, which extracts "
+                                     "Debian's libreoffice-l10n-fr there)"
+                                   : ""));
+  if (o.limit && int64_t(pairs.size()) > o.limit)
+    pairs.resize(size_t(o.limit));
+  std::vector<d2lrt::Tokens> src, tgt;
+  for (auto &[e, f] : pairs) {
+    src.push_back(e);
+    tgt.push_back(f);
+  }
+  const std::vector<std::string> reserved{"<pad>", "<bos>", "<eos>"};
+  d2lrt::Vocab sv = d2lrt::buildVocab(src, 2, reserved, srcSize);
+  d2lrt::Vocab tv = d2lrt::buildVocab(tgt, 2, reserved, tgtSize);
+  size_t srcAll = d2lrt::buildVocab(src, 2, reserved, INT64_MAX).tokens.size();
+  size_t tgtAll = d2lrt::buildVocab(tgt, 2, reserved, INT64_MAX).tokens.size();
+  std::vector<size_t> trainSet, heldOut;
+  for (size_t i = 0; i < pairs.size(); ++i)
+    (i % 10 == 9 ? heldOut : trainSet).push_back(i);
+  if (int64_t(trainSet.size()) < batch)
+    fail(o.corpus + ": " + std::to_string(trainSet.size()) +
+         " training pairs are too few for one batch of " +
+         std::to_string(batch));
+  std::printf("%zu pairs (%zu to train, %zu held out); vocabularies %zu and "
+              "%zu tokens (min_freq 2: %zu and %zu; the model's tables: %lld "
+              "and %lld)\n",
+              pairs.size(), trainSet.size(), heldOut.size(), sv.tokens.size(),
+              tv.tokens.size(), srcAll, tgtAll, (long long)srcSize,
+              (long long)tgtSize);
+  const int64_t pad = 1, bos = 2, eos = 3;
+  // truncate_pad(line + [<eos>], T, <pad>) and its valid length.
+  auto fill = [&](const d2lrt::Tokens &line, const d2lrt::Vocab &v,
+                  int64_t *row) {
+    int64_t len = 0;
+    for (const std::string &t : line)
+      if (len < steps)
+        row[len++] = v[t];
+    if (len < steps)
+      row[len++] = eos;
+    for (int64_t k = len; k < steps; ++k)
+      row[k] = pad;
+    return len;
+  };
+  using d2lrt::DType;
+  using d2lrt::HostTensor;
+  HostTensor x = HostTensor::zeros(DType::I64, {batch, steps});
+  HostTensor xlen = HostTensor::zeros(DType::I64, {batch});
+  HostTensor dec = HostTensor::zeros(DType::I64, {batch, steps});
+  HostTensor y = HostTensor::zeros(DType::I64, {steps * batch});
+  HostTensor lr = HostTensor::zeros(DType::F32, {});
+  lr.data<float>()[0] = float(o.lr);
+  auto setSources = [&](const std::vector<size_t> &rows) {
+    for (int64_t b = 0; b < batch; ++b)
+      xlen.data<int64_t>()[b] =
+          fill(src[rows[size_t(b)]], sv, x.data<int64_t>() + b * steps);
+  };
+  Progress progress = startRun(o, model);
+  std::vector<EpochResult> history = progress.history;
+  int64_t done = progress.steps;
+  std::mt19937_64 rng(o.seed ^ 0x5eedULL);
+  bool tty = ::isatty(2);
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    std::vector<size_t> order = trainSet;
+    if (o.shuffle)
+      std::shuffle(order.begin(), order.end(), rng);
+    if (epoch < progress.firstEpoch)
+      continue;
+    int64_t batches = int64_t(order.size()) / batch;
+    double lossSum = 0, tokens = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      std::vector<size_t> rows(order.begin() + bi * batch,
+                               order.begin() + (bi + 1) * batch);
+      setSources(rows);
+      std::vector<int64_t> yrow(static_cast<size_t>(steps));
+      int64_t *pd = dec.data<int64_t>(), *py = y.data<int64_t>();
+      for (int64_t b = 0; b < batch; ++b) {
+        int64_t len = fill(tgt[rows[size_t(b)]], tv, yrow.data());
+        tokens += double(len);
+        pd[b * steps] = bos;
+        for (int64_t t = 0; t < steps; ++t) {
+          if (t + 1 < steps)
+            pd[b * steps + t + 1] = yrow[size_t(t)];
+          py[t * batch + b] = t < len ? yrow[size_t(t)] : -1;
+        }
+      }
+      d2lrt::TensorFile in;
+      in.set("X", x);
+      in.set("X_valid_len", xlen);
+      in.set("dec_X", dec);
+      in.set("labels", y);
+      in.set("lr", lr);
+      double loss = runTrainStep(model, in, hasSeed, o, done++, epoch, bi);
+      // The step's loss is the mean over the B T positions; the book's
+      // metric is the sum over the valid ones per token.
+      lossSum += loss * double(batch * steps);
+      if (tty)
+        std::fprintf(stderr, "\repoch %d/%d %lld/%lld loss %.3f", epoch + 1,
+                     o.epochs, (long long)(bi + 1), (long long)batches,
+                     lossSum / tokens);
+    }
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (tty)
+      std::fprintf(stderr, "\r%*s\r", 60, "");
+    EpochResult r{lossSum / tokens, -1, -1, tokens / seconds};
+    history.push_back(r);
+    std::printf("epoch %d: loss %.3f\n", epoch + 1, r.loss);
+    std::printf("%.1f tokens/sec on %s\n", r.examplesPerSecond,
+                model.deviceName().c_str());
+    std::fflush(stdout);
+    saveEpoch(o, model, epoch, done, history);
+  }
+
+  // predict_seq2seq on the held-out pairs, B at a time (the last batch
+  // filled up with its first pair), and bleu(translation, target, k=2).
+  const d2lrt::BindingSpec *logitsResult = nullptr;
+  for (const d2lrt::BindingSpec &r :
+       model.manifest().entry("eval_step")->results)
+    if (r.kind == d2lrt::BufferKind::Output && r.name != "loss")
+      logitsResult = &r;
+  if (!logitsResult)
+    fail(o.model + ": @eval_step returns no logits");
+  std::fill(y.data<int64_t>(), y.data<int64_t>() + y.numel(), -1);
+  double bleuSum = 0;
+  int64_t shown = 0;
+  for (size_t first = 0; first < heldOut.size(); first += size_t(batch)) {
+    std::vector<size_t> rows;
+    for (int64_t b = 0; b < batch; ++b)
+      rows.push_back(heldOut[std::min(first + size_t(b), heldOut.size() - 1)]);
+    setSources(rows);
+    int64_t *pd = dec.data<int64_t>();
+    std::fill(pd, pd + dec.numel(), pad);
+    std::vector<d2lrt::Tokens> out(static_cast<size_t>(batch));
+    std::vector<bool> finished(static_cast<size_t>(batch), false);
+    for (int64_t b = 0; b < batch; ++b)
+      pd[b * steps] = bos;
+    for (int64_t t = 0; t < steps; ++t) {
+      d2lrt::TensorFile in;
+      in.set("X", x);
+      in.set("X_valid_len", xlen);
+      in.set("dec_X", dec);
+      in.set("labels", y);
+      d2lrt::TensorFile res = model.run("eval_step", in);
+      const HostTensor *logits = res.find(logitsResult->name);
+      int64_t vocab = logits->shape.at(1);
+      for (int64_t b = 0; b < batch; ++b) {
+        if (finished[size_t(b)])
+          continue;
+        const float *row = logits->data<float>() + (t * batch + b) * vocab;
+        int64_t tok = int64_t(std::max_element(row, row + vocab) - row);
+        if (tok == eos) {
+          finished[size_t(b)] = true;
+          continue;
+        }
+        out[size_t(b)].push_back(tv.tokens[size_t(tok)]);
+        if (t + 1 < steps)
+          pd[b * steps + t + 1] = tok;
+      }
+    }
+    for (int64_t b = 0; b < batch && first + size_t(b) < heldOut.size(); ++b) {
+      const auto &[en, fr] = pairs[rows[size_t(b)]];
+      std::string translation;
+      for (const std::string &w : out[size_t(b)])
+        translation += (translation.empty() ? "" : " ") + w;
+      double score = d2lrt::bleu(d2lrt::splitSpaces(translation), fr, /*k=*/2);
+      bleuSum += score;
+      if (shown++ < 8) {
+        std::string e, f;
+        for (const std::string &w : en)
+          e += (e.empty() ? "" : " ") + w;
+        for (const std::string &w : fr)
+          f += (f.empty() ? "" : " ") + w;
+        std::printf("%s => %s, bleu %.3f (reference: %s)\n", e.c_str(),
+                    translation.c_str(), score, f.c_str());
+      }
+    }
+  }
+  if (!heldOut.empty())
+    std::printf("held-out BLEU (k=2, mean over %zu pairs): %.3f\n",
+                heldOut.size(), bleuSum / double(heldOut.size()));
+  return 0;
+}
+
 int train(Options o) {
   d2lrt::Options ro;
   ro.device = o.backend == "cuda" ? d2lrt::Device::Cuda : d2lrt::Device::Host;
@@ -549,8 +797,22 @@ int train(Options o) {
     lm |=
         a.name == "state" && step->buffers[size_t(a.buffer)].shape.size() == 3;
   if (!o.task.empty() && o.task != "lm" && o.task != "classify" &&
-      o.task != "segment")
-    fail("unknown --task '" + o.task + "' (classify, segment or lm)");
+      o.task != "segment" && o.task != "seq2seq")
+    fail("unknown --task '" + o.task + "' (classify, segment, lm or seq2seq)");
+  // A translation model takes source and decoder-input token indices.
+  bool seq2seq = false;
+  for (const d2lrt::BindingSpec &a : step->arguments)
+    seq2seq |= a.name == "dec_X";
+  if (!o.task.empty() && (o.task == "seq2seq") != seq2seq)
+    fail("--task " + o.task + " but " + o.model + " is " +
+         (seq2seq ? "a translation model (X, X_valid_len, dec_X)"
+                  : "not a translation model"));
+  if (seq2seq) {
+    o.task = "seq2seq";
+    if (!o.corpusSet)
+      o.corpus = kMoDir;
+    return trainSeq2Seq(o, model, step);
+  }
   if (!o.task.empty() && (o.task == "lm") != lm)
     fail(
         "--task " + o.task + " but " + o.model + " is " +
@@ -653,19 +915,9 @@ int train(Options o) {
       // over the real ones.
       lr.data<float>()[0] = float(o.lr * double(n) / double(rows));
       in.set("lr", lr);
-      if (hasSeed) {
-        d2lrt::HostTensor s = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {});
-        s.data<int64_t>()[0] = int64_t(o.seed * 1000003ULL + uint64_t(steps));
-        in.set("seed", s);
-      }
-      d2lrt::TensorFile out =
-          model.run("train_step", in, d2lrt::Fetch::Outputs);
-      ++steps;
-      double loss = double(out.find("loss")->data<float>()[0]);
-      if (!std::isfinite(loss))
-        fail("the loss is " + std::to_string(loss) + " at epoch " +
-             std::to_string(epoch + 1) + ", batch " + std::to_string(bi + 1) +
-             ": lower --lr");
+      d2lrt::TensorFile out;
+      double loss =
+          runTrainStep(model, in, hasSeed, o, steps++, epoch, bi, &out);
       lossSum += loss * double(n); // the sum over the real rows
       right += correct(*out.find(logitsName), y);
       seen += rows;
@@ -744,9 +996,10 @@ int main(int argc, char **argv) {
       o.plot = v;
     else if (a == "--no-shuffle")
       o.shuffle = false;
-    else if (a == "--corpus" && (v = value()))
+    else if (a == "--corpus" && (v = value())) {
       o.corpus = v;
-    else if (a == "--prefix" && (v = value()))
+      o.corpusSet = true;
+    } else if (a == "--prefix" && (v = value()))
       o.prefix = v;
     else if (a == "--task" && (v = value()))
       o.task = v;

@@ -1,0 +1,203 @@
+# RUN: %python %s %models
+# d2lc-train --task seq2seq on the English-French pairs of LibreOffice's
+# French catalogues (scripts/setup.sh extracts Debian's libreoffice-l10n-fr
+# into /var/cache/d2lc), host backend, with the book's seq2seq with
+# Bahdanau attention compiled with Adam and clipping at 1 (train_seq2seq's
+# settings):
+#  - the data: the .mo files read here with Python's struct (independently
+#    of d2lc), the same filter, the book's preprocess_nmt and Vocab
+#    (min_freq 2) give the pair count and the vocabulary sizes d2lc-train
+#    prints;
+#  - six epochs on the first 3,000 pairs (lr 0.01): the loss per token
+#    falls, and the translations are more than <unk>;
+#  - the printed translations of held-out pairs are what the book's
+#    predict_seq2seq gives with the checkpoint loaded (strict) into the
+#    book's EncoderDecoder, and the printed BLEU values are the book's bleu;
+#  - bad corpora are clear errors.
+import collections
+import math
+import os
+import re
+import struct
+import sys
+import tempfile
+
+import torch
+from d2lmodels import EncoderDecoder, Seq2SeqAttentionDecoder, Seq2SeqEncoder
+from d2ltest import Checker, load_safetensors, run_tool, tool
+
+models_dir = sys.argv[1]
+c = Checker()
+tmp = tempfile.mkdtemp()
+MO_DIR = "/var/cache/d2lc/libreoffice-l10n-fr"
+T, LIMIT = 10, 3000
+
+
+def read_mo(path):
+    data = open(path, "rb").read()
+    magic = struct.unpack("<I", data[:4])[0]
+    e = "<" if magic == 0x950412DE else ">"
+    n, orig, trans = struct.unpack(e + "III", data[8:20])
+    for i in range(n):
+        ln, off = struct.unpack(e + "II", data[orig + 8 * i:orig + 8 * i + 8])
+        lt, ot = struct.unpack(e + "II", data[trans + 8 * i:trans + 8 * i + 8])
+        msgid, msgstr = data[off:off + ln], data[ot:ot + lt]
+        if b"\0" not in msgid:
+            yield msgid.decode("utf-8", "replace"), msgstr.decode("utf-8", "replace")
+
+
+def preprocess_nmt(text):  # the book's
+    def no_space(char, prev_char):
+        return char in set(',.!?') and prev_char != ' '
+    text = text.replace('\u202f', ' ').replace('\xa0', ' ').lower()
+    out = [' ' + char if i > 0 and no_space(char, text[i - 1]) else char
+           for i, char in enumerate(text)]
+    return ''.join(out)
+
+
+class Vocab:  # the book's
+    def __init__(self, tokens=None, min_freq=0, reserved_tokens=None):
+        tokens = tokens or []
+        reserved_tokens = reserved_tokens or []
+        counter = collections.Counter([t for line in tokens for t in line])
+        self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)
+        self.idx_to_token = ['<unk>'] + reserved_tokens
+        self.token_to_idx = {token: idx for idx, token in enumerate(self.idx_to_token)}
+        for token, freq in self._token_freqs:
+            if freq < min_freq:
+                break
+            if token not in self.token_to_idx:
+                self.idx_to_token.append(token)
+                self.token_to_idx[token] = len(self.idx_to_token) - 1
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def __getitem__(self, tokens):
+        if not isinstance(tokens, (list, tuple)):
+            return self.token_to_idx.get(tokens, 0)
+        return [self.__getitem__(token) for token in tokens]
+
+    def to_tokens(self, indices):
+        return [self.idx_to_token[index] for index in indices]
+
+
+def truncate_pad(line, num_steps, padding_token):  # the book's
+    if len(line) > num_steps:
+        return line[:num_steps]
+    return line + [padding_token] * (num_steps - len(line))
+
+
+def bleu(pred_seq, label_seq, k):  # the book's
+    pred_tokens, label_tokens = pred_seq.split(' '), label_seq.split(' ')
+    len_pred, len_label = len(pred_tokens), len(label_tokens)
+    score = math.exp(min(0, 1 - len_label / len_pred))
+    for n in range(1, k + 1):
+        if len_pred - n + 1 <= 0:
+            return 0.0  # (the book divides by zero here)
+        num_matches, label_subs = 0, collections.defaultdict(int)
+        for i in range(len_label - n + 1):
+            label_subs[' '.join(label_tokens[i: i + n])] += 1
+        for i in range(len_pred - n + 1):
+            if label_subs[' '.join(pred_tokens[i: i + n])] > 0:
+                num_matches += 1
+                label_subs[' '.join(pred_tokens[i: i + n])] -= 1
+        score *= math.pow(num_matches / (len_pred - n + 1), math.pow(0.5, n))
+    return score
+
+
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps):  # the book's
+    net.eval()
+    src_tokens = src_vocab[src_sentence.lower().split(' ')] + [src_vocab['<eos>']]
+    enc_valid_len = torch.tensor([len(src_tokens)])
+    src_tokens = truncate_pad(src_tokens, num_steps, src_vocab['<pad>'])
+    enc_X = torch.unsqueeze(torch.tensor(src_tokens, dtype=torch.long), dim=0)
+    enc_outputs = net.encoder(enc_X, enc_valid_len)
+    dec_state = net.decoder.init_state(enc_outputs, enc_valid_len)
+    dec_X = torch.unsqueeze(torch.tensor([tgt_vocab['<bos>']], dtype=torch.long), dim=0)
+    output_seq = []
+    for _ in range(num_steps):
+        Y, dec_state = net.decoder(dec_X, dec_state)
+        dec_X = Y.argmax(dim=2)
+        pred = dec_X.squeeze(dim=0).type(torch.int32).item()
+        if pred == tgt_vocab['<eos>']:
+            break
+        output_seq.append(pred)
+    return ' '.join(tgt_vocab.to_tokens(output_seq))
+
+
+# The pairs, as d2lrt::loadMoPairs documents them.
+english = re.compile(r"[A-Za-z][A-Za-z ,.'!?-]*")
+bad_french = re.compile(r"[0-9%$<>{}\\/|\[\]()=&#*\"@:;\t\n]")
+allowed = {0x152, 0x153, 0x178, 0x2019, 0x202F}
+pairs, seen = [], set()
+for name in sorted(f for f in os.listdir(MO_DIR) if f.endswith(".mo")):
+    for msgid, msgstr in read_mo(os.path.join(MO_DIR, name)):
+        en = msgid.split("\x04")[-1].replace("~", "").replace("_", "")
+        fr = msgstr.split("\x04")[-1].replace("~", "").replace("_", "")
+        if not english.fullmatch(en) or bad_french.search(fr):
+            continue
+        if any(ord(ch) > 0xFF and ord(ch) not in allowed for ch in fr):
+            continue
+        te, tf = preprocess_nmt(en).split(' '), preprocess_nmt(fr).split(' ')
+        if not (1 <= len(te) <= T - 1 and 1 <= len(tf) <= T - 1) or '' in te or '' in tf:
+            continue
+        if en in seen:
+            continue
+        seen.add(en)
+        pairs.append((te, tf))
+print(f"{len(pairs)} pairs in {MO_DIR}")
+c.true("thousands of pairs", len(pairs) > 5000, str(len(pairs)))
+pairs = pairs[:LIMIT]
+src_vocab = Vocab([e for e, _ in pairs], min_freq=2, reserved_tokens=['<pad>', '<bos>', '<eos>'])
+tgt_vocab = Vocab([f for _, f in pairs], min_freq=2, reserved_tokens=['<pad>', '<bos>', '<eos>'])
+
+cu = os.path.join(tmp, "s2s.cu")
+ck = os.path.join(tmp, "s2s.safetensors")
+run_tool([tool("d2lc"), os.path.join(models_dir, "seq2seq_attention.mlir"), "--train",
+          "--optimizer", "adam", "--clip-norm", "1", "-o", cu])
+r = run_tool([tool("d2lc-train"), cu, "--epochs", "6", "--lr", "0.01", "--limit", str(LIMIT),
+              "--checkpoint", ck])
+print(r.stdout, end="")
+head = re.search(r"(\d+) pairs \((\d+) to train, (\d+) held out\); vocabularies (\d+) and (\d+)",
+                 r.stdout)
+c.true("the pair count and the book's vocabulary sizes",
+       head and [int(v) for v in head.groups()]
+       == [len(pairs), len(pairs) - len(pairs) // 10, len(pairs) // 10, len(src_vocab),
+           len(tgt_vocab)], r.stdout[:300])
+losses = [float(v) for v in re.findall(r"epoch \d: loss ([\d.]+)", r.stdout)]
+c.true("six epochs, the loss falls", len(losses) == 6 and losses[5] < 0.8 * losses[0],
+       str(losses))
+
+# The checkpoint in the book's model; its translations are d2lc's.
+state = load_safetensors(ck)
+net = EncoderDecoder(Seq2SeqEncoder(state["encoder.embedding.weight"].shape[0], 32, 32, 2, 0.1),
+                     Seq2SeqAttentionDecoder(state["decoder.embedding.weight"].shape[0], 32, 32,
+                                             2, 0.1))
+net.load_state_dict(state, strict=True)
+lines = re.findall(r"^(.*) => (.*), bleu ([\d.]+) \(reference: (.*)\)$", r.stdout, re.M)
+c.true("held-out translations printed", len(lines) == 8, r.stdout[-500:])
+c.true("some translations are more than <unk>",
+       sum(1 for _, ours, _, _ in lines if ours.replace("<unk>", "").strip()) >= 3,
+       str([ours for _, ours, _, _ in lines]))
+for en, ours, score, ref in lines:
+    theirs = predict_seq2seq(net, en, src_vocab, tgt_vocab, T)
+    c.true(f"'{en}': d2lc's translation '{ours}' is predict_seq2seq's", ours == theirs, theirs)
+    c.true(f"'{en}': bleu {score} is the book's", abs(float(score) - bleu(ours, ref, k=2)) < 6e-4,
+           str(bleu(ours, ref, k=2)))
+c.true("a held-out BLEU", re.search(r"held-out BLEU \(k=2, mean over \d+ pairs\): [\d.]+",
+                                    r.stdout) is not None)
+
+# Bad corpora.
+empty = os.path.join(tmp, "empty")
+os.mkdir(empty)
+r = run_tool([tool("d2lc-train"), cu, "--epochs", "1", "--lr", "0.005", "--corpus", empty],
+             expect_ok=False)
+c.true("a directory without .mo files is an error", r.returncode == 1 and "no .mo files"
+       in r.stderr, r.stderr[-300:])
+open(os.path.join(empty, "x.mo"), "w").write("hello")
+r = run_tool([tool("d2lc-train"), cu, "--epochs", "1", "--lr", "0.005", "--corpus", empty],
+             expect_ok=False)
+c.true("a broken .mo file is a located error", r.returncode == 1 and "x.mo" in r.stderr
+       and "not a GNU gettext .mo file" in r.stderr, r.stderr[-300:])
+c.finish()
