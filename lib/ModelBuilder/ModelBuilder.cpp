@@ -119,49 +119,162 @@ Value ModelBuilder::layerNorm(StringRef prefix, Value x) {
   return add(mul(normed, w), bias);
 }
 
-Value ModelBuilder::transformerEncoderBlock(StringRef prefix, Value x,
-                                            int64_t heads, int64_t ffnHidden,
-                                            double dropoutP) {
-  int64_t batch = dim(x, 0), steps = dim(x, 1), hidden = dim(x, 2);
+Value ModelBuilder::floatConstant(ArrayRef<int64_t> shape,
+                                  ArrayRef<float> values) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  return b.create<ConstantOp>(loc(), DenseElementsAttr::get(type, values));
+}
+
+Value ModelBuilder::multiHeadAttention(StringRef prefix, Value queries,
+                                       Value keyValues, int64_t heads,
+                                       Value validLens, bool causal,
+                                       double dropoutP) {
+  int64_t batch = dim(queries, 0), nq = dim(queries, 1), nk = dim(keyValues, 1),
+          hidden = dim(queries, 2);
   int64_t d = hidden / heads;
-  auto dense = [&](StringRef name, Value v, int64_t out, bool bias) {
-    std::string p = join(prefix, name);
-    Value w = param(join(p, "weight"), {out, dim(v, -1)}, "xavier_uniform");
-    Value bv = bias ? param(join(p, "bias"), {out}, "zeros") : Value();
-    return linear(v, w, bv);
+  auto dense = [&](StringRef name, Value v) {
+    Value w = param(join(join(prefix, name), "weight"), {hidden, dim(v, -1)},
+                    "xavier_uniform");
+    return linear(v, w, Value());
   };
   // transpose_qkv: [B, T, H d] -> [B H, T, d]; transpose_output back.
   auto split = [&](Value v) {
+    int64_t steps = dim(v, 1);
     v = reshape(v, {batch, steps, heads, d});
     v = b.create<TransposeOp>(loc(), v, b.getDenseI64ArrayAttr({0, 2, 1, 3}));
     return reshape(v, {batch * heads, steps, d});
   };
-  auto merge = [&](Value v) {
-    v = reshape(v, {batch, heads, steps, d});
-    v = b.create<TransposeOp>(loc(), v, b.getDenseI64ArrayAttr({0, 2, 1, 3}));
-    return reshape(v, {batch, steps, hidden});
-  };
-  Value q = split(dense("attention.W_q", x, hidden, false));
-  Value k = split(dense("attention.W_k", x, hidden, false));
-  Value v = split(dense("attention.W_v", x, hidden, false));
-  // DotProductAttention: softmax(Q K^T / sqrt(d)) V.
-  auto et = cast<RankedTensorType>(x.getType()).getElementType();
-  Value scale = b.create<ConstantOp>(
-      loc(), DenseElementsAttr::get(RankedTensorType::get({}, et),
-                                    b.getFloatAttr(et, 1.0 / std::sqrt(d))));
+  Value q = split(dense("W_q", queries));
+  Value k = split(dense("W_k", keyValues));
+  Value v = split(dense("W_v", keyValues));
+  // DotProductAttention: masked_softmax(Q K^T / sqrt(d)) V.
   Value scores = mul(b.create<BatchMatmulOp>(loc(), q, k, b.getBoolAttr(false),
                                              b.getBoolAttr(true)),
-                     scale);
-  Value weights = dropout(
-      b.create<SoftmaxOp>(loc(), scores, b.getI64IntegerAttr(-1)), dropoutP);
-  Value attended = merge(b.create<BatchMatmulOp>(
-      loc(), weights, v, b.getBoolAttr(false), b.getBoolAttr(false)));
-  Value y = dense("attention.W_o", attended, hidden, false);
-  // AddNorm: LayerNorm(dropout(Y) + X).
-  y = layerNorm(join(prefix, "addnorm1.ln"), add(dropout(y, dropoutP), x));
-  Value f = dense("ffn.dense2", relu(dense("ffn.dense1", y, ffnHidden, true)),
-                  hidden, true);
-  return layerNorm(join(prefix, "addnorm2.ln"), add(dropout(f, dropoutP), y));
+                     floatConstant({}, {float(1.0 / std::sqrt(double(d)))}));
+  if (causal) {
+    // Query i sees keys 0..i: the book's dec_valid_lens = arange(1, T + 1)
+    // (masked_softmax's -1e6, which exp turns into 0 exactly, as here).
+    std::vector<float> mask(size_t(nq * nk), 0.0f);
+    for (int64_t i = 0; i < nq; ++i)
+      for (int64_t j = i + 1; j < nk; ++j)
+        mask[size_t(i * nk + j)] = -1e6f;
+    scores = add(scores, floatConstant({nq, nk}, mask));
+  }
+  Value weights;
+  if (validLens) {
+    // repeat_interleave(valid_lens, heads): rows b H .. b H + H - 1 of the
+    // scores belong to batch row b, so [B H, Q, K] viewed as [B, H Q, K]
+    // takes one length per batch row.
+    weights =
+        reshape(b.create<MaskedSoftmaxOp>(
+                    loc(), reshape(scores, {batch, heads * nq, nk}), validLens),
+                {batch * heads, nq, nk});
+  } else {
+    weights = b.create<SoftmaxOp>(loc(), scores, b.getI64IntegerAttr(-1));
+  }
+  if (dropoutP > 0)
+    weights = dropout(weights, dropoutP);
+  Value attended = b.create<BatchMatmulOp>(
+      loc(), weights, v, b.getBoolAttr(false), b.getBoolAttr(false));
+  attended = reshape(attended, {batch, heads, nq, d});
+  attended = b.create<TransposeOp>(loc(), attended,
+                                   b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+  return dense("W_o", reshape(attended, {batch, nq, hidden}));
+}
+
+Value ModelBuilder::addNorm(StringRef prefix, Value x, Value y,
+                            double dropoutP) {
+  return layerNorm(join(prefix, "ln"),
+                   add(dropoutP > 0 ? dropout(y, dropoutP) : y, x));
+}
+
+Value ModelBuilder::positionWiseFFN(StringRef prefix, Value x,
+                                    int64_t ffnHidden) {
+  auto dense = [&](StringRef name, Value v, int64_t out) {
+    std::string p = join(prefix, name);
+    double bound = 1.0 / std::sqrt(double(dim(v, -1)));
+    Value w = param(join(p, "weight"), {out, dim(v, -1)}, "xavier_uniform");
+    Value bv = param(join(p, "bias"), {out},
+                     "uniform(-" + std::to_string(bound) + ", " +
+                         std::to_string(bound) + ")");
+    return linear(v, w, bv);
+  };
+  return dense("dense2", relu(dense("dense1", x, ffnHidden)), dim(x, -1));
+}
+
+Value ModelBuilder::transformerEncoderBlock(StringRef prefix, Value x,
+                                            int64_t heads, int64_t ffnHidden,
+                                            double dropoutP, Value validLens) {
+  Value y = addNorm(join(prefix, "addnorm1"), x,
+                    multiHeadAttention(join(prefix, "attention"), x, x, heads,
+                                       validLens, false, dropoutP),
+                    dropoutP);
+  return addNorm(join(prefix, "addnorm2"), y,
+                 positionWiseFFN(join(prefix, "ffn"), y, ffnHidden), dropoutP);
+}
+
+Value ModelBuilder::transformerDecoderBlock(StringRef prefix, Value x,
+                                            Value enc, Value encLens,
+                                            int64_t heads, int64_t ffnHidden,
+                                            double dropoutP) {
+  Value y = addNorm(join(prefix, "addnorm1"), x,
+                    multiHeadAttention(join(prefix, "attention1"), x, x, heads,
+                                       Value(), true, dropoutP),
+                    dropoutP);
+  Value z = addNorm(join(prefix, "addnorm2"), y,
+                    multiHeadAttention(join(prefix, "attention2"), y, enc,
+                                       heads, encLens, false, dropoutP),
+                    dropoutP);
+  return addNorm(join(prefix, "addnorm3"), z,
+                 positionWiseFFN(join(prefix, "ffn"), z, ffnHidden), dropoutP);
+}
+
+Value ModelBuilder::positionalEncoding(Value x, double dropoutP) {
+  int64_t steps = dim(x, 1), hidden = dim(x, 2);
+  // The book's P: sin at even, cos at odd columns of i / 10000^(2j/H),
+  // computed in float32 as the book does.
+  std::vector<float> p(size_t(steps * hidden));
+  for (int64_t i = 0; i < steps; ++i)
+    for (int64_t j = 0; j < hidden; j += 2) {
+      float angle = float(i) / std::pow(10000.0f, float(j) / float(hidden));
+      p[size_t(i * hidden + j)] = std::sin(angle);
+      if (j + 1 < hidden)
+        p[size_t(i * hidden + j + 1)] = std::cos(angle);
+    }
+  Value y = add(x, floatConstant({steps, hidden}, p));
+  return dropoutP > 0 ? dropout(y, dropoutP) : y;
+}
+
+Value ModelBuilder::transformer(Value src, Value srcLens, Value decIn,
+                                int64_t srcVocab, int64_t tgtVocab,
+                                int64_t hidden, int64_t heads,
+                                int64_t ffnHidden, int64_t layers,
+                                double dropoutP) {
+  auto embed = [&](StringRef prefix, Value tokens, int64_t vocab) {
+    Value e = embedding(join(prefix, "embedding"), tokens, vocab, hidden);
+    return positionalEncoding(
+        mul(e, floatConstant({}, {float(std::sqrt(double(hidden)))})),
+        dropoutP);
+  };
+  Value x = embed("encoder", src, srcVocab);
+  for (int64_t i = 0; i < layers; ++i)
+    x = transformerEncoderBlock("encoder.blks.block" + std::to_string(i), x,
+                                heads, ffnHidden, dropoutP, srcLens);
+  Value y = embed("decoder", decIn, tgtVocab);
+  for (int64_t i = 0; i < layers; ++i)
+    y = transformerDecoderBlock("decoder.blks.block" + std::to_string(i), y, x,
+                                srcLens, heads, ffnHidden, dropoutP);
+  int64_t batch = dim(y, 0), steps = dim(y, 1);
+  // Time-major rows t B + b, as the other sequence models.
+  Value rows = reshape(
+      b.create<TransposeOp>(loc(), y, b.getDenseI64ArrayAttr({1, 0, 2})),
+      {steps * batch, hidden});
+  double bound = 1.0 / std::sqrt(double(hidden));
+  Value w = param("decoder.dense.weight", {tgtVocab, hidden}, "xavier_uniform");
+  Value bias = param("decoder.dense.bias", {tgtVocab},
+                     "uniform(-" + std::to_string(bound) + ", " +
+                         std::to_string(bound) + ")");
+  return linear(rows, w, bias);
 }
 
 Value ModelBuilder::batchNorm(StringRef prefix, Value x) {

@@ -248,22 +248,39 @@ void transformerBlock(ModelBuilder &m) {
   m.finish({{"Y", m.transformerEncoderBlock("0", x, 4, 64, 0.1)}});
 }
 
-/// The book's sequence to sequence model with Bahdanau attention (10.4,
-/// trained as in 9.7: embed 32, hidden 32, 2 GRU layers, dropout 0.1,
-/// batch 64, 10 steps) for the vocabularies of d2lc-train's English-French
-/// pairs (LibreOffice's French catalogues, min_freq 2: 2,139 English and
-/// 2,379 French tokens; the book's smaller fra-eng set has 184 and 201):
-/// inputs X (source indices [64, 10]), X_valid_len [64] and
-/// dec_X (<bos> and the target shifted right [64, 10]); the logits are
-/// [10 * 64, 2379], rows t * 64 + b.
-void seq2seqAttention(ModelBuilder &m) {
+/// The inputs of the translation models (batch 64, 10 steps, as the book
+/// trains them): X (source indices [64, 10]), X_valid_len [64] and dec_X
+/// (<bos> and the target shifted right [64, 10]).
+struct TranslationInputs {
+  Value x, lens, dec;
+};
+TranslationInputs translationInputs(ModelBuilder &m) {
   const int64_t batch = 64, steps = 10;
   auto i64 = m.builder().getI64Type();
-  Value x = m.input("X", {batch, steps}, i64);
-  Value lens = m.input("X_valid_len", {batch}, i64);
-  Value dec = m.input("dec_X", {batch, steps}, i64);
-  m.finish({{"logits",
-             m.seq2seqAttention(x, lens, dec, 2139, 2379, 32, 32, 2, 0.1)}});
+  return {m.input("X", {batch, steps}, i64),
+          m.input("X_valid_len", {batch}, i64),
+          m.input("dec_X", {batch, steps}, i64)};
+}
+/// The vocabularies of d2lc-train's English-French pairs (LibreOffice's
+/// French catalogues, min_freq 2; the book's smaller fra-eng set has 184
+/// and 201).
+constexpr int64_t kEnglishTokens = 2139, kFrenchTokens = 2379;
+
+/// The book's sequence to sequence model with Bahdanau attention (10.4,
+/// trained as in 9.7: embed 32, hidden 32, 2 GRU layers, dropout 0.1); the
+/// logits are [10 * 64, 2379], rows t * 64 + b.
+void seq2seqAttention(ModelBuilder &m) {
+  auto [x, lens, dec] = translationInputs(m);
+  m.finish({{"logits", m.seq2seqAttention(x, lens, dec, kEnglishTokens,
+                                          kFrenchTokens, 32, 32, 2, 0.1)}});
+}
+
+/// The book's Transformer (10.7: hidden 32, 2 layers, 4 heads, FFN 64,
+/// dropout 0.1) for the same data and inputs as seq2seq_attention.
+void transformer(ModelBuilder &m) {
+  auto [x, lens, dec] = translationInputs(m);
+  m.finish({{"logits", m.transformer(x, lens, dec, kEnglishTokens,
+                                     kFrenchTokens, 32, 4, 64, 2, 0.1)}});
 }
 
 struct ZooEntry {
@@ -290,6 +307,7 @@ const ZooEntry kZoo[] = {
     {"lstm_lm", lstmLM},
     {"transformer_block", transformerBlock},
     {"seq2seq_attention", seq2seqAttention},
+    {"transformer", transformer},
 };
 
 } // namespace

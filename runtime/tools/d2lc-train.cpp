@@ -741,11 +741,14 @@ int trainSeq2Seq(const Options &o, d2lrt::Model &model,
       d2lrt::TensorFile res = model.run("eval_step", in);
       const HostTensor *logits = res.find(logitsResult->name);
       int64_t vocab = logits->shape.at(1);
+      // Rows of a table larger than the vocabulary are no token: the argmax
+      // is over the vocabulary's (the book's model has exactly those).
+      int64_t tokens = std::min<int64_t>(vocab, int64_t(tv.tokens.size()));
       for (int64_t b = 0; b < batch; ++b) {
         if (finished[size_t(b)])
           continue;
         const float *row = logits->data<float>() + (t * batch + b) * vocab;
-        int64_t tok = int64_t(std::max_element(row, row + vocab) - row);
+        int64_t tok = int64_t(std::max_element(row, row + tokens) - row);
         if (tok == eos) {
           finished[size_t(b)] = true;
           continue;

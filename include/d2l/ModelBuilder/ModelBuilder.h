@@ -51,14 +51,47 @@ public:
   /// d2l ops (two-pass: mean, centred mean of squares), so its derivatives
   /// and kernels are theirs: `<prefix>.weight` (ones), `<prefix>.bias`.
   Value layerNorm(StringRef prefix, Value x);
-  /// The book's TransformerEncoderBlock (11.7) without valid lengths:
-  /// MultiHeadAttention (`attention.W_q/W_k/W_v/W_o`, no biases, scaled dot
-  /// products, `heads` heads), AddNorm (`addnorm1.ln`), PositionWiseFFN
-  /// (`ffn.dense1`, ReLU, `ffn.dense2`), AddNorm (`addnorm2.ln`); x is
-  /// [B, T, hidden]; dropout p applies to the attention weights and in the
-  /// AddNorms (identity in @forward).
+  /// The book's MultiHeadAttention (10.5: W_q, W_k, W_v, W_o without
+  /// biases, `heads` heads, scaled dot products) of queries [B, Q, H] over
+  /// keyValues [B, K, H]: the scores masked as masked_softmax does by
+  /// `validLens` [B] (one length per batch row, for every head; null: no
+  /// mask), and, when `causal`, query i sees keys 0..i only (the book's
+  /// dec_valid_lens); dropout p on the attention weights.
+  Value multiHeadAttention(StringRef prefix, Value queries, Value keyValues,
+                           int64_t heads, Value validLens, bool causal,
+                           double dropoutP);
+  /// AddNorm: LayerNorm(dropout(y) + x), the norm `<prefix>.ln`.
+  Value addNorm(StringRef prefix, Value x, Value y, double dropoutP);
+  /// PositionWiseFFN: dense2(relu(dense1(x))), dense1 to ffnHidden.
+  Value positionWiseFFN(StringRef prefix, Value x, int64_t ffnHidden);
+  /// The book's EncoderBlock (10.7): attention (over `validLens` [B] when
+  /// given), addnorm1, ffn, addnorm2; x is [B, T, hidden]; dropout p
+  /// applies to the attention weights and in the AddNorms.
   Value transformerEncoderBlock(StringRef prefix, Value x, int64_t heads,
-                                int64_t ffnHidden, double dropoutP);
+                                int64_t ffnHidden, double dropoutP,
+                                Value validLens = {});
+  /// The book's DecoderBlock in training form (all steps at once): causal
+  /// self-attention (attention1, addnorm1), attention over the encoder's
+  /// outputs `enc` within `encLens` (attention2, addnorm2), ffn, addnorm3.
+  Value transformerDecoderBlock(StringRef prefix, Value x, Value enc,
+                                Value encLens, int64_t heads, int64_t ffnHidden,
+                                double dropoutP);
+  /// PositionalEncoding: x [B, T, H] + P[:T] (sin and cos of
+  /// i / 10000^(2j/H)), then dropout.
+  Value positionalEncoding(Value x, double dropoutP);
+  /// The book's Transformer (10.7) in an EncoderDecoder: TransformerEncoder
+  /// (embedding times sqrt(hidden), positional encoding, `layers`
+  /// EncoderBlocks over the source valid lengths) and TransformerDecoder
+  /// (the same, DecoderBlocks, `dense`); parameters with the book's names
+  /// (`encoder.blks.block0.attention.W_q.weight`, ...). Inputs as
+  /// seq2seqAttention's; returns the logits [T B, tgtVocab], rows t B + b.
+  /// Self-attention in the decoder is causal in @forward too, which is what
+  /// the book's step-by-step prediction computes.
+  Value transformer(Value src, Value srcLens, Value decIn, int64_t srcVocab,
+                    int64_t tgtVocab, int64_t hidden, int64_t heads,
+                    int64_t ffnHidden, int64_t layers, double dropoutP);
+  /// A float32 constant of the given shape and values.
+  Value floatConstant(ArrayRef<int64_t> shape, ArrayRef<float> values);
   /// nn.BatchNorm1d/2d in the inference form; the training step pass turns
   /// it into the training form.
   Value batchNorm(StringRef prefix, Value x);
