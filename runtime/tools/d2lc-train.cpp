@@ -6,7 +6,7 @@
 //              [--plot CURVES.svg] [--limit N] [--test-limit N]
 //              [--no-shuffle] [--host-threads N]
 //              [--task classify|segment|lm|seq2seq] [--corpus PATH]
-//              [--prefix TEXT]
+//              [--prefix TEXT] [--held-out F]
 //
 // The task follows from the model: images and a class per image, a class
 // per pixel (FCN), one-hot characters and a state (a language model: see
@@ -69,6 +69,7 @@ struct Options {
       "Mark.Twain-Tom.Sawyer.txt";
   std::string prefix = "tom "; // --task lm: the sample's beginning
   bool corpusSet = false;
+  double heldOut = 0; // --task lm: the fraction of the corpus held out
 };
 
 /// Where scripts/setup.sh extracts the French catalogues of Debian's
@@ -83,6 +84,7 @@ int usage() {
       "[--checkpoint CK.safetensors] [--resume CK.safetensors] [--plot "
       "CURVES.svg] [--limit N] [--test-limit N] [--no-shuffle] "
       "[--host-threads N] [--task classify|segment|lm|seq2seq] [--corpus PATH] "
+      "[--held-out F] "
       "[--prefix TEXT]\n");
   return 2;
 }
@@ -447,8 +449,12 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
     fail(o.corpus + " has " + std::to_string(corpus.vocab.size()) +
          " tokens ('<unk>' and its characters) but " + o.model +
          " was built for " + std::to_string(vocab));
+  // --held-out F: the last F of the text is not trained on; its
+  // perplexity is measured after each epoch.
+  int64_t total = int64_t(corpus.tokens.size());
+  int64_t trainEnd = total - int64_t(o.heldOut * double(total));
   int64_t needed = steps * batch + 1 + steps;
-  if (int64_t(corpus.tokens.size()) < needed)
+  if (trainEnd < needed)
     fail(o.corpus + ": " + std::to_string(corpus.tokens.size()) +
          " characters are too few for one batch of " + std::to_string(batch) +
          " x " + std::to_string(steps));
@@ -480,11 +486,37 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
   d2lrt::HostTensor h = d2lrt::HostTensor::zeros(d2lrt::DType::F32, hb->shape);
   d2lrt::HostTensor lr = d2lrt::HostTensor::zeros(d2lrt::DType::F32, {});
   lr.data<float>()[0] = float(o.lr);
+  // The held-out windows: consecutive subsequences of T characters from
+  // the end of the training text, B at a time, each batch from a zero
+  // state; the perplexity is exp of the mean of the batches' mean loss.
+  int64_t heldBatches =
+      o.heldOut > 0 ? (total - trainEnd - 1) / steps / batch : 0;
+  if (o.heldOut > 0 && heldBatches < 1)
+    fail("--held-out " + std::to_string(o.heldOut) + " leaves " +
+         std::to_string(total - trainEnd) +
+         " characters, too few for one batch of " + std::to_string(batch) +
+         " x " + std::to_string(steps));
+  auto heldOutPerplexity = [&]() {
+    double sum = 0;
+    for (int64_t k = 0; k < heldBatches; ++k) {
+      std::vector<int64_t> starts;
+      for (int64_t b = 0; b < batch; ++b)
+        starts.push_back(trainEnd + (k * batch + b) * steps);
+      onehot(x, starts, 1, &y);
+      d2lrt::TensorFile in;
+      in.set("X", x);
+      for (const std::string &name : states)
+        in.set(name, h);
+      in.set("labels", y);
+      sum += double(model.run("eval_step", in).find("loss")->data<float>()[0]);
+    }
+    return std::exp(sum / double(heldBatches));
+  };
   bool tty = ::isatty(2);
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     // The epochs before --resume's draw their random numbers too.
     int64_t offset = int64_t(rng() % uint64_t(steps));
-    int64_t subseqs = (int64_t(corpus.tokens.size()) - offset - 1) / steps;
+    int64_t subseqs = (trainEnd - offset - 1) / steps;
     std::vector<int64_t> starts(static_cast<size_t>(subseqs));
     for (int64_t i = 0; i < subseqs; ++i)
       starts[size_t(i)] = offset + i * steps;
@@ -520,6 +552,11 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
                   double(batches * batch * steps) / seconds};
     history.push_back(r);
     std::printf("epoch %d: perplexity %.2f\n", epoch + 1, r.loss);
+    if (o.heldOut > 0)
+      std::printf("held-out perplexity %.4f (%lld windows of %lld "
+                  "characters)\n",
+                  heldOutPerplexity(), (long long)heldBatches * batch,
+                  (long long)steps);
     std::printf("%.1f tokens/sec on %s\n", r.examplesPerSecond,
                 model.deviceName().c_str());
 
@@ -1018,6 +1055,8 @@ int main(int argc, char **argv) {
       o.limit = int64_t(d);
     else if (a == "--test-limit" && number(value(), d) && d >= 1)
       o.testLimit = int64_t(d);
+    else if (a == "--held-out" && number(value(), d) && d >= 0 && d < 1)
+      o.heldOut = d;
     else if (a == "--seed" && number(value(), d) && d >= 0)
       o.seed = uint64_t(d);
     else if (a == "--host-threads" && number(value(), d) && d >= 0)

@@ -9,6 +9,8 @@
 #  - the checkpoint loads into the book's RNNModel(nn.GRU(28, 256)) with
 #    strict=True, and PyTorch, with the book's tokenizer and Vocab written
 #    here, generates the sample d2lc-train printed;
+#  - --held-out 0.1: the printed held-out perplexity is PyTorch's on the
+#    checkpoint over the same windows;
 #  - bad corpora are clear errors.
 import collections
 import math
@@ -81,6 +83,37 @@ c.true("PyTorch generates the printed sample from the checkpoint", ours == sampl
        f"{ours!r} vs {sample!r}")
 
 
+# --held-out 0.1 on the first 60,000 characters: the perplexity printed for
+# the held-out tenth is PyTorch's on the checkpoint over the same windows
+# (consecutive 35-character subsequences after the training text, 32 per
+# batch, a zero state each batch, exp of the mean of the batch means).
+ck2 = os.path.join(tmp, "held-out.safetensors")
+r = run_tool([tool("d2lc-train"), cu, "--epochs", "1", "--lr", "1", "--held-out", "0.1",
+              "--limit", "60000", "--checkpoint", ck2])
+print(r.stdout, end="")
+held = re.search(r"held-out perplexity ([\d.]+) \((\d+) windows", r.stdout)
+net.load_state_dict(load_safetensors(ck2), strict=True)
+# The vocabulary of the first 60,000 characters (d2lc-train builds it from
+# the text it reads; the frequency order differs from the whole book's).
+counts = collections.Counter(text[:60000])
+order = ["<unk>"] + [t for t, _ in sorted(counts.items(), key=lambda x: x[1], reverse=True)]
+limited = [order.index(ch) for ch in text[:60000]]
+train_end = 60000 - int(0.1 * 60000)
+batches = (60000 - train_end - 1) // 35 // 32
+losses = []
+with torch.no_grad():
+    for k in range(batches):
+        starts = [train_end + (k * 32 + b) * 35 for b in range(32)]
+        X = torch.tensor([limited[s0:s0 + 35] for s0 in starts])
+        Y = torch.tensor([limited[s0 + 1:s0 + 36] for s0 in starts])
+        logits, _ = net(X, torch.zeros(1, 32, 256))
+        losses.append(F.cross_entropy(logits, Y.T.reshape(-1)).item())
+ref = math.exp(sum(losses) / len(losses))
+c.true("--held-out: the held-out perplexity is PyTorch's on the checkpoint",
+       held is not None and int(held.group(2)) == batches * 32
+       and abs(float(held.group(1)) - ref) < 1e-4 * ref, f"{held and held.groups()} vs {ref:.4f}")
+
+
 def expect_error(what, args, message):
     r = run_tool([tool("d2lc-train"), cu] + args, expect_ok=False)
     c.true(what, r.returncode == 1 and message in r.stderr, f"rc {r.returncode}: {r.stderr.strip()}")
@@ -95,4 +128,6 @@ open(abc, "w").write("abc " * 5000)
 expect_error("a corpus with another vocabulary", ["--corpus", abc],
              "has 5 tokens ('<unk>' and its characters) but")
 expect_error("--task of another kind", ["--task", "classify"], "is a language model")
+expect_error("--held-out leaving too little", ["--held-out", "0.001", "--limit", "60000"],
+             "too few for one batch of 32 x 35")
 c.finish()
