@@ -847,6 +847,8 @@ int train(Options o) {
     fail("--task " + o.task + " but " + o.model + " is " +
          (seq2seq ? "a translation model (X, X_valid_len, dec_X)"
                   : "not a translation model"));
+  if (o.heldOut > 0 && !lm)
+    fail("--held-out is for a language model; " + o.model + " is not one");
   if (seq2seq) {
     o.task = "seq2seq";
     if (!o.corpusSet)

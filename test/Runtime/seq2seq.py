@@ -32,20 +32,13 @@ import torch
 import torch.nn.functional as F
 from d2lmodels import (EncoderDecoder, Seq2SeqAttentionDecoder, Seq2SeqEncoder,
                        book_transformer, xavier_init_weights)
-from d2ltest import Checker, load_safetensors, run_tool, save_safetensors, tool
+from d2ltest import Checker, run_compiled, run_tool, tool
 
 models_dir = sys.argv[1]
 c = Checker()
 tmp = tempfile.mkdtemp()
 B, T = 64, 10
-inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
 
-
-def run(cu, entry, feed):
-    save_safetensors(inp, feed)
-    run_tool([tool("d2lc-run"), cu, "--backend", "host", "--entry", entry, "--inputs", inp,
-              "-o", out])
-    return load_safetensors(out)
 
 
 def time_major(logits):  # [B, T, V] -> rows t B + b
@@ -92,7 +85,7 @@ def check(name, make_net, causal_in_training):
     with torch.no_grad():
         ref = time_major(net(X, dec_X, X_len))
     feed = dict(state, X=X, X_valid_len=X_len, dec_X=dec_X)
-    c.close(f"{name}: forward", run(fwd, "forward", feed)["logits"], ref, 1e-5)
+    c.close(f"{name}: forward", run_compiled(fwd, "forward", feed)["logits"], ref, 1e-5)
 
     # Training: dropout 0 on both sides, clipping (acting), SGD.
     nodrop = os.path.join(tmp, name + "-nodrop.mlir")
@@ -101,8 +94,9 @@ def check(name, make_net, causal_in_training):
     clip, lr = 0.01, 0.5
     run_tool([tool("d2lc"), nodrop, "--train", "--clip-norm", str(clip), "--emit-grads", "-o",
               train])
-    ours = run(train, "train_step", dict(feed, labels=labels.T.reshape(-1), lr=torch.tensor(lr),
-                                         seed=torch.tensor(3, dtype=torch.int64)))
+    ours = run_compiled(train, "train_step",
+                        dict(feed, labels=labels.T.reshape(-1), lr=torch.tensor(lr),
+                             seed=torch.tensor(3, dtype=torch.int64)))
     net.train()
     logits = time_major(net(X, dec_X, X_len))
     loss = F.cross_entropy(logits, labels.T.reshape(-1), ignore_index=-1,

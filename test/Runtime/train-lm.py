@@ -22,6 +22,7 @@ import tempfile
 import torch
 import torch.nn.functional as F
 from torch import nn
+from d2lmodels import RNNModel
 from d2ltest import Checker, load_safetensors, run_tool, tool
 
 models_dir = sys.argv[1]
@@ -52,22 +53,6 @@ c.true("perplexity falls", len(ppl) == 2 and ppl[1] < ppl[0], str(ppl))
 c.true("perplexity after two epochs below 10 and the bigram perplexity",
        len(ppl) == 2 and ppl[1] < min(10.0, bigram), f"{ppl} vs {bigram:.2f}")
 sample = re.findall(r"sample: (.*)\n", r.stdout)[-1]
-
-
-class RNNModel(nn.Module):
-    """The book's RNNModel (9.6)."""
-
-    def __init__(self, rnn_layer, vocab_size):
-        super().__init__()
-        self.rnn = rnn_layer
-        self.vocab_size = vocab_size
-        self.num_hiddens = self.rnn.hidden_size
-        self.linear = nn.Linear(self.num_hiddens, self.vocab_size)
-
-    def forward(self, inputs, state):
-        X = F.one_hot(inputs.T.long(), self.vocab_size).to(torch.float32)
-        Y, state = self.rnn(X, state)
-        return self.linear(Y.reshape((-1, Y.shape[-1]))), state
 
 
 net = RNNModel(nn.GRU(28, 256), 28)

@@ -231,4 +231,8 @@ r = run_tool([tool("d2lc-train"), cu, "--epochs", "1", "--lr", "0.005", "--corpu
              expect_ok=False)
 c.true("a broken .mo file is a located error", r.returncode == 1 and "x.mo" in r.stderr
        and "not a GNU gettext .mo file" in r.stderr, r.stderr[-300:])
+r = run_tool([tool("d2lc-train"), cu, "--epochs", "1", "--lr", "0.005", "--held-out", "0.1"],
+             expect_ok=False)
+c.true("--held-out on a translation model is an error", r.returncode == 1
+       and "--held-out is for a language model" in r.stderr, r.stderr[-300:])
 c.finish()

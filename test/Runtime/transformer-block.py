@@ -15,7 +15,7 @@ import tempfile
 import torch
 import torch.nn.functional as F
 from d2lmodels import EncoderBlock
-from d2ltest import Checker, load_safetensors, run_tool, save_safetensors, tool
+from d2ltest import Checker, run_compiled, run_tool, tool
 
 models_dir = sys.argv[1]
 c = Checker()
@@ -39,14 +39,7 @@ c.true("parameter names and shapes are the book's",
 g = torch.Generator().manual_seed(1)
 x = torch.randn(64, 10, 32, generator=g)
 target = torch.randn(64, 10, 32, generator=g)
-inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
 
-
-def run(cu, entry, feed):
-    save_safetensors(inp, feed)
-    run_tool([tool("d2lc-run"), cu, "--backend", "host", "--entry", entry, "--inputs", inp,
-              "-o", out])
-    return load_safetensors(out)
 
 
 fwd = os.path.join(tmp, "block.cu")
@@ -54,15 +47,15 @@ run_tool([tool("d2lc"), src, "-o", fwd])
 block.eval()
 with torch.no_grad():
     ref = block(x, None)
-c.close("forward (eval mode)", run(fwd, "forward", dict(state, X=x))["Y"], ref, 1e-5)
+c.close("forward (eval mode)", run_compiled(fwd, "forward", dict(state, X=x))["Y"], ref, 1e-5)
 
 # Training: dropout 0 on both sides.
 nodrop = os.path.join(tmp, "block-nodrop.mlir")
 open(nodrop, "w").write(text.replace("p = 1.000000e-01 : f64", "p = 0.000000e+00 : f64"))
 train = os.path.join(tmp, "block-train.cu")
 run_tool([tool("d2lc"), nodrop, "--train", "--loss", "mse", "--emit-grads", "-o", train])
-ours = run(train, "train_step", dict(state, X=x, labels=target, lr=torch.tensor(0.1),
-                                     seed=torch.tensor(3, dtype=torch.int64)))
+ours = run_compiled(train, "train_step", dict(state, X=x, labels=target, lr=torch.tensor(0.1),
+                    seed=torch.tensor(3, dtype=torch.int64)))
 block.train()
 loss = F.mse_loss(block(x, None), target)
 block.zero_grad()

@@ -75,6 +75,17 @@ def run_tool(args, expect_ok=True):
     return r
 
 
+def run_compiled(cu, entry, feed):
+    """Runs `entry` of a compiled model.cu with d2lc-run on the host backend
+    with the named tensors of `feed`; returns the named results."""
+    d = tempfile.mkdtemp()
+    inp, out = os.path.join(d, "in.safetensors"), os.path.join(d, "out.safetensors")
+    save_safetensors(inp, feed)
+    run_tool([tool("d2lc-run"), cu, "--backend", "host", "--entry", entry, "--inputs", inp,
+              "-o", out])
+    return load_safetensors(out)
+
+
 def evaluate(model, inputs, entry="forward", f64=False, seed=0, extra=()):
     """Runs `entry` of `model` (a path, or MLIR text) with the reference
     evaluator on the named `inputs`; returns the named results."""
