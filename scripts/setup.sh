@@ -77,6 +77,31 @@ if [ ! -f "$MO_DIR/.complete" ]; then
   rm -rf "$tmp"
 fi
 
+# English-French sentence pairs for d2lc-train --task seq2seq --corpus
+# handbook: the HTML of Debian's debian-handbook (Debian 12: 11.20220922, a
+# 35 MB download), the same book in html/en-US and html/fr-FR, whose 127
+# chapter files have as many paragraphs in both languages (3,034; 3,500
+# sentence pairs, see the README). Only those two directories' *.html files
+# are copied into /var/cache/d2lc/debian-handbook/{en-US,fr-FR}
+# (d2lrt::loadHandbookPairs reads them).
+HB_DIR=/var/cache/d2lc/debian-handbook
+if [ ! -f "$HB_DIR/.complete" ]; then
+  log "extracting the English and French HTML of debian-handbook into $HB_DIR"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && apt-get download debian-handbook >/dev/null 2>&1) || {
+    $SUDO apt-get update -qq || true
+    (cd "$tmp" && apt-get download debian-handbook >/dev/null)
+  }
+  dpkg-deb -x "$tmp"/debian-handbook_*.deb "$tmp/x"
+  for lang in en-US fr-FR; do
+    $SUDO mkdir -p "$HB_DIR/$lang"
+    $SUDO cp "$tmp"/x/usr/share/doc/debian-handbook/html/$lang/*.html \
+      "$HB_DIR/$lang/"
+  done
+  $SUDO touch "$HB_DIR/.complete"
+  rm -rf "$tmp"
+fi
+
 # The CUDA toolkit is not a Debian package: say plainly what is missing.
 cuda_missing=()
 [ -x "$CUDA_HOME/bin/nvcc" ] || cuda_missing+=("$CUDA_HOME/bin/nvcc")

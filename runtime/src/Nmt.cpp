@@ -7,6 +7,7 @@
 #include <cmath>
 #include <dirent.h>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <unordered_set>
@@ -206,6 +207,265 @@ std::string loadMoPairs(const std::string &dir, int64_t maxTokens,
       pairs.emplace_back(std::move(te), std::move(tf));
     }
   }
+  return "";
+}
+
+namespace {
+bool htmlSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/// Appends s[b, e) to `out` with its character references decoded.
+void appendDecoded(const std::string &s, size_t b, size_t e, std::string &out) {
+  static const std::map<std::string, uint32_t> named{
+      {"amp", '&'},  {"lt", '<'},    {"gt", '>'},
+      {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0}};
+  for (size_t i = b; i < e;) {
+    size_t semi = s[i] == '&' ? s.find(';', i) : std::string::npos;
+    if (semi == std::string::npos || semi >= e || semi - i > 12) {
+      out += s[i++];
+      continue;
+    }
+    std::string name = s.substr(i + 1, semi - i - 1);
+    uint32_t c = 0;
+    bool ok = false;
+    if (name.size() >= 2 && name[0] == '#') {
+      bool hex = name[1] == 'x' || name[1] == 'X';
+      std::string digits = name.substr(hex ? 2 : 1);
+      ok = !digits.empty();
+      for (char d : digits) {
+        ok &= hex ? std::isxdigit(uint8_t(d)) != 0
+                  : std::isdigit(uint8_t(d)) != 0;
+        if (c <= 0x10FFFF)
+          c = c * (hex ? 16 : 10) +
+              uint32_t(std::isdigit(uint8_t(d))
+                           ? d - '0'
+                           : std::tolower(uint8_t(d)) - 'a' + 10);
+      }
+      if (c == 0 || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
+        c = 0xFFFD;
+    } else if (auto it = named.find(name); it != named.end()) {
+      c = it->second;
+      ok = true;
+    }
+    if (!ok) {
+      out += s[i++];
+      continue;
+    }
+    encode(c, out);
+    i = semi + 1;
+  }
+}
+
+/// Runs of HTML whitespace become one space; the ends are trimmed.
+std::string collapse(const std::string &s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (htmlSpace(c)) {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty())
+      out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+} // namespace
+
+std::vector<std::string> htmlParagraphs(const std::string &html) {
+  std::vector<std::string> out;
+  std::string cur;
+  int64_t depth = 0; // the <div> nesting inside the current paragraph
+  size_t n = html.size();
+  for (size_t i = 0; i < n;) {
+    size_t lt = std::min(html.find('<', i), n);
+    if (depth)
+      appendDecoded(html, i, lt, cur);
+    if (lt == n)
+      break;
+    if (html.compare(lt, 4, "<!--") == 0) {
+      size_t end = html.find("-->", lt + 4);
+      i = end == std::string::npos ? n : end + 3;
+      continue;
+    }
+    if (lt + 1 < n && (html[lt + 1] == '!' || html[lt + 1] == '?')) {
+      i = std::min(html.find('>', lt), n - 1) + 1;
+      continue;
+    }
+    size_t j = lt + 1;
+    bool closing = j < n && html[j] == '/';
+    if (closing)
+      ++j;
+    std::string name;
+    while (j < n && (std::isalnum(uint8_t(html[j])) || html[j] == '-' ||
+                     html[j] == ':' || html[j] == '_'))
+      name += char(std::tolower(uint8_t(html[j++])));
+    if (name.empty() || !std::isalpha(uint8_t(name[0]))) { // '<' is text
+      if (depth)
+        cur += '<';
+      i = lt + 1;
+      continue;
+    }
+    // The attributes, up to the '>' outside quotes.
+    bool para = false, selfClosing = false;
+    while (j < n && html[j] != '>') {
+      if (htmlSpace(html[j])) {
+        ++j;
+        continue;
+      }
+      if (html[j] == '/') {
+        selfClosing = j + 1 < n && html[j + 1] == '>';
+        ++j;
+        continue;
+      }
+      std::string attr, value;
+      while (j < n && !htmlSpace(html[j]) && html[j] != '=' && html[j] != '>' &&
+             html[j] != '/')
+        attr += char(std::tolower(uint8_t(html[j++])));
+      while (j < n && htmlSpace(html[j]))
+        ++j;
+      if (j < n && html[j] == '=') {
+        ++j;
+        while (j < n && htmlSpace(html[j]))
+          ++j;
+        if (j < n && (html[j] == '"' || html[j] == '\'')) {
+          size_t end = std::min(html.find(html[j], j + 1), n);
+          value = html.substr(j + 1, end - j - 1);
+          j = std::min(end + 1, n);
+        } else {
+          while (j < n && !htmlSpace(html[j]) && html[j] != '>')
+            value += html[j++];
+        }
+      }
+      para |= attr == "class" && value == "para";
+    }
+    i = std::min(j + 1, n);
+    if (name == "div" && !closing) {
+      if (depth) {
+        cur += ' ';
+        depth += selfClosing ? 0 : 1;
+      } else if (para && selfClosing) {
+        out.emplace_back(); // <div class="para"/>
+      } else if (para) {
+        cur.clear();
+        depth = 1;
+      }
+    } else if (name == "div" && depth) {
+      if (--depth == 0)
+        out.push_back(collapse(cur));
+      else
+        cur += ' ';
+    } else if (name == "br" && depth) {
+      cur += ' ';
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> splitSentences(const std::string &paragraph) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i + 2 < paragraph.size(); ++i) {
+    char c = paragraph[i];
+    if ((c != '.' && c != '?' && c != '!') || paragraph[i + 1] != ' ')
+      continue;
+    size_t k = i + 2;
+    uint32_t next = decode(paragraph, k);
+    if (lower(next) == next)
+      continue;
+    out.push_back(paragraph.substr(start, i + 1 - start));
+    start = i + 2;
+  }
+  out.push_back(paragraph.substr(start));
+  return out;
+}
+
+std::string loadHandbookPairs(const std::string &dir,
+                              std::vector<std::pair<Tokens, Tokens>> &pairs,
+                              HandbookStats *stats) {
+  pairs.clear();
+  HandbookStats st;
+  auto list = [&](const std::string &sub, std::vector<std::string> &names) {
+    std::string path = dir + "/" + sub;
+    DIR *d = opendir(path.c_str());
+    if (!d)
+      return path + ": cannot open the directory (debian-handbook's HTML)";
+    while (dirent *e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".html") == 0)
+        names.push_back(name);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    return std::string();
+  };
+  std::vector<std::string> en, fr, both;
+  std::string err = list("en-US", en);
+  if (err.empty())
+    err = list("fr-FR", fr);
+  if (!err.empty())
+    return err;
+  std::set_intersection(en.begin(), en.end(), fr.begin(), fr.end(),
+                        std::back_inserter(both));
+  if (both.empty())
+    return dir + ": no .html file in both en-US/ and fr-FR/";
+  auto read = [](const std::string &path, std::string &text) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f)
+      return false;
+    text.assign(std::istreambuf_iterator<char>(f),
+                std::istreambuf_iterator<char>());
+    return true;
+  };
+  auto tokens = [](const std::string &s, Tokens &t) {
+    t = splitSpaces(preprocessNmt(s));
+    return std::none_of(t.begin(), t.end(),
+                        [](const std::string &w) { return w.empty(); });
+  };
+  for (const std::string &name : both) {
+    std::string pathEn = dir + "/en-US/" + name,
+                pathFr = dir + "/fr-FR/" + name;
+    std::string htmlEn, htmlFr;
+    if (!read(pathEn, htmlEn))
+      return pathEn + ": cannot open";
+    if (!read(pathFr, htmlFr))
+      return pathFr + ": cannot open";
+    std::vector<std::string> pe = htmlParagraphs(htmlEn),
+                             pf = htmlParagraphs(htmlFr);
+    ++st.files;
+    if (pe.size() != pf.size()) {
+      ++st.skippedFiles;
+      continue;
+    }
+    st.paragraphs += int64_t(pe.size());
+    for (size_t k = 0; k < pe.size(); ++k) {
+      std::vector<std::string> se = splitSentences(pe[k]),
+                               sf = splitSentences(pf[k]);
+      if (se.size() != sf.size())
+        continue;
+      ++st.aligned;
+      for (size_t s = 0; s < se.size(); ++s) {
+        Tokens te, tf;
+        if (se[s] == sf[s]) {
+          ++st.untranslated;
+          continue;
+        }
+        if (!tokens(se[s], te) || !tokens(sf[s], tf)) {
+          ++st.emptyTokens;
+          continue;
+        }
+        pairs.emplace_back(std::move(te), std::move(tf));
+      }
+    }
+  }
+  if (stats)
+    *stats = st;
+  if (st.skippedFiles == st.files)
+    return dir + ": no chapter file has as many paragraphs in en-US/ as in "
+                 "fr-FR/";
   return "";
 }
 

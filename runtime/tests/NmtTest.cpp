@@ -1,4 +1,5 @@
-//===- NmtTest.cpp - the book's NMT preprocessing, Vocab, BLEU; .mo files -===//
+//===- NmtTest.cpp - the book's NMT preprocessing, Vocab, BLEU; .mo, HTML
+//--===//
 
 #include "d2lrt/Nmt.h"
 
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace d2lrt;
@@ -91,6 +93,109 @@ TEST(Nmt, ReadsMoFiles) {
   std::ofstream(path, std::ios::binary) << "not a catalogue at all";
   EXPECT_NE(readMo(path, e).find("wrong magic number"), std::string::npos);
   std::remove(path.c_str());
+}
+
+TEST(Nmt, HtmlParagraphs) {
+  // Only <div class="para"> elements; inline tags vanish, a nested <div>
+  // and <br> are a space; entities decoded; whitespace collapsed, trimmed.
+  std::string html =
+      "<?xml version=\"1.0\"?><!DOCTYPE html><html><body>"
+      "<p class=\"title\">Not a paragraph</p>"
+      "<div class=\"section\"><div class=\"para\">\n\t\tThe <span "
+      "class=\"emphasis\"><em>APT</em></span> tool &amp; "
+      "dpkg:\n\t\t&lt;file&gt;<!-- a <div> in a comment -->.\n\t</div>"
+      "<div class='para' id=\"x\">A<div xmlns=\"\" class=\"url\">\xE2\x86\x92 "
+      "<a href=\"https://a.b/\">https://a.b/</a></div>B<br/>C</div>"
+      "<div class=\"para\">&#233;t&#xE9;&nbsp;? &#x1F600; &#0; &copy; "
+      "&quot;&apos; a &lt b 1 < 2</div>"
+      "<div class=\"paragraph\">no</div><div class=\"para\"/>"
+      "<DIV CLASS=\"para\">Upper-case tags</DIV></div></body></html>";
+  std::vector<std::string> p = htmlParagraphs(html);
+  ASSERT_EQ(p.size(), 5u);
+  EXPECT_EQ(p[0], "The APT tool & dpkg: <file>.");
+  EXPECT_EQ(p[1], "A \xE2\x86\x92 https://a.b/ B C");
+  // é, é, U+00A0, U+1F600, U+FFFD; &copy; (not decoded) and &lt without
+  // its ';' stay as written, and so does a '<' that starts no tag.
+  EXPECT_EQ(p[2], "\xC3\xA9t\xC3\xA9\xC2\xA0? \xF0\x9F\x98\x80 \xEF\xBF\xBD "
+                  "&copy; \"' a &lt b 1 < 2");
+  EXPECT_EQ(p[3], "");
+  EXPECT_EQ(p[4], "Upper-case tags");
+}
+
+TEST(Nmt, SplitSentences) {
+  // After . ? ! followed by one space and an upper-case letter (A-Z, À-Þ
+  // but ×, Œ, Ÿ); the space is dropped.
+  EXPECT_EQ(splitSentences("Go. Now! Why? Because."),
+            (std::vector<std::string>{"Go.", "Now!", "Why?", "Because."}));
+  EXPECT_EQ(splitSentences("md0 vs. the others, e.g. foo.Bar 3.5 GB"),
+            (std::vector<std::string>{"md0 vs. the others, e.g. foo.Bar 3.5 "
+                                      "GB"}));
+  // French: a no-break space before ? stays with its sentence; É starts
+  // one, × does not.
+  EXPECT_EQ(splitSentences("Pourquoi\xC2\xA0? \xC3\x89videmment. "
+                           "\xC3\x97 2. \xC5\x92uvre."),
+            (std::vector<std::string>{"Pourquoi\xC2\xA0?",
+                                      "\xC3\x89videmment. \xC3\x97 2.",
+                                      "\xC5\x92uvre."}));
+  EXPECT_EQ(splitSentences("Two  spaces.  No"),
+            (std::vector<std::string>{"Two  spaces.  No"}));
+  EXPECT_EQ(splitSentences(""), (std::vector<std::string>{""}));
+}
+
+TEST(Nmt, HandbookPairs) {
+  std::string dir =
+      ::testing::TempDir() + "nmt-handbook-" + std::to_string(::getpid());
+  std::vector<std::pair<Tokens, Tokens>> pairs;
+  HandbookStats st;
+  EXPECT_NE(loadHandbookPairs(dir, pairs).find(dir + "/en-US: cannot open"),
+            std::string::npos);
+  ::mkdir(dir.c_str(), 0755);
+  ::mkdir((dir + "/en-US").c_str(), 0755);
+  ::mkdir((dir + "/fr-FR").c_str(), 0755);
+  EXPECT_NE(loadHandbookPairs(dir, pairs).find("no .html file in both"),
+            std::string::npos);
+  auto write = [&](const std::string &path, const std::string &paras) {
+    std::ofstream(dir + "/" + path)
+        << "<html><body>" << paras << "</body></html>";
+  };
+  auto para = [](const std::string &t) {
+    return "<div class=\"para\">" + t + "</div>";
+  };
+  // a.html: three paragraphs each side. The first splits into two
+  // sentences on both sides; the second into 2 and 1 (left out); the third
+  // is untranslated in its first sentence.
+  write("en-US/a.html", para("Hello, world. Good night!") + para("One. Two.") +
+                            para("Run apt. See you."));
+  write("fr-FR/a.html", para("Bonjour, le monde. Bonne nuit\xC2\xA0!") +
+                            para("Un, deux.") +
+                            para("Run apt. \xC3\x80 bient\xC3\xB4t."));
+  // b.html: unequal paragraph counts: left out. c.html: English only.
+  write("en-US/b.html", para("Alone."));
+  write("fr-FR/b.html", para("Seul.") + para("Encore."));
+  write("en-US/c.html", para("Only English."));
+  ASSERT_EQ(loadHandbookPairs(dir, pairs, &st), "");
+  EXPECT_EQ(st.files, 2);
+  EXPECT_EQ(st.skippedFiles, 1);
+  EXPECT_EQ(st.paragraphs, 3);
+  EXPECT_EQ(st.aligned, 2);
+  EXPECT_EQ(st.untranslated, 1);
+  EXPECT_EQ(st.emptyTokens, 0);
+  ASSERT_EQ(pairs.size(), 3u);
+  EXPECT_EQ(pairs[0].first, (Tokens{"hello", ",", "world", "."}));
+  EXPECT_EQ(pairs[0].second, (Tokens{"bonjour", ",", "le", "monde", "."}));
+  EXPECT_EQ(pairs[1].first, (Tokens{"good", "night", "!"}));
+  EXPECT_EQ(pairs[1].second, (Tokens{"bonne", "nuit", "!"}));
+  EXPECT_EQ(pairs[2].first, (Tokens{"see", "you", "."}));
+  EXPECT_EQ(pairs[2].second, (Tokens{"\xC3\xA0", "bient\xC3\xB4t", "."}));
+  // Only files with unequal counts: an error naming the directory.
+  std::remove((dir + "/en-US/a.html").c_str());
+  std::remove((dir + "/fr-FR/a.html").c_str());
+  EXPECT_NE(loadHandbookPairs(dir, pairs).find(dir + ": no chapter file"),
+            std::string::npos);
+  for (const char *f : {"en-US/b.html", "fr-FR/b.html", "en-US/c.html"})
+    std::remove((dir + "/" + f).c_str());
+  for (const char *d : {"/en-US", "/fr-FR", ""})
+    ::rmdir((dir + d).c_str());
 }
 
 } // namespace

@@ -12,7 +12,9 @@
 // per pixel (FCN), one-hot characters and a state (a language model: see
 // trainLanguageModel; --limit then counts characters of the corpus), or
 // source and decoder-input tokens (translation: see trainSeq2Seq; --corpus
-// is a directory of .mo catalogues, --limit counts pairs).
+// is a directory of .mo catalogues, or debian-handbook's HTML when it holds
+// en-US/ and fr-FR/ (--corpus handbook: where scripts/setup.sh puts it);
+// --limit counts pairs).
 //
 // The book's train_ch6 with a compiled @train_step (d2lc --train): reads the
 // gzipped IDX files of Debian's dataset-fashion-mnist, shuffles the
@@ -49,6 +51,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -75,6 +78,9 @@ struct Options {
 /// Where scripts/setup.sh extracts the French catalogues of Debian's
 /// libreoffice-l10n-fr (d2lc-train --task seq2seq's default --corpus).
 constexpr const char *kMoDir = "/var/cache/d2lc/libreoffice-l10n-fr";
+/// Where scripts/setup.sh copies the English and French HTML of Debian's
+/// debian-handbook (--corpus handbook).
+constexpr const char *kHandbookDir = "/var/cache/d2lc/debian-handbook";
 
 int usage() {
   std::fprintf(
@@ -85,7 +91,11 @@ int usage() {
       "CURVES.svg] [--limit N] [--test-limit N] [--no-shuffle] "
       "[--host-threads N] [--task classify|segment|lm|seq2seq] [--corpus PATH] "
       "[--held-out F] "
-      "[--prefix TEXT]\n");
+      "[--prefix TEXT]\n"
+      "  --corpus for --task seq2seq: a directory of .mo catalogues (default "
+      "%s), or one with en-US/ and fr-FR/ of debian-handbook's HTML "
+      "(handbook: %s)\n",
+      kMoDir, kHandbookDir);
   return 2;
 }
 
@@ -594,7 +604,10 @@ int trainLanguageModel(const Options &o, d2lrt::Model &model,
 
 /// --task seq2seq: the book's train_seq2seq (9.7) on English-French pairs
 /// from LibreOffice's French catalogues (d2lrt::loadMoPairs, sentences of
-/// at most T - 1 tokens so that <eos> fits): the book's Vocab (min_freq 2,
+/// at most T - 1 tokens so that <eos> fits) or, where --corpus holds en-US/
+/// and fr-FR/, from debian-handbook's HTML (d2lrt::loadHandbookPairs, every
+/// sentence pair, longer ones truncated to T as the book's truncate_pad;
+/// the counts printed): the book's Vocab (min_freq 2,
 /// <pad> <bos> <eos>) of all pairs, capped at the model's embedding sizes;
 /// every tenth pair held out. Batches of B shuffled training pairs (the last
 /// partial one dropped): X and Y with <eos>, padded to T, their valid
@@ -630,11 +643,29 @@ int trainSeq2Seq(const Options &o, d2lrt::Model &model,
     fail("--batch " + std::to_string(o.batch) + " but " + o.model +
          " was compiled for batch " + std::to_string(batch));
   std::vector<std::pair<d2lrt::Tokens, d2lrt::Tokens>> pairs;
-  std::string err = d2lrt::loadMoPairs(o.corpus, steps - 1, pairs);
+  auto isDir = [](const std::string &p) {
+    struct stat sb;
+    return ::stat(p.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode);
+  };
+  bool handbook = isDir(o.corpus + "/en-US") && isDir(o.corpus + "/fr-FR");
+  d2lrt::HandbookStats hs;
+  std::string err = handbook ? d2lrt::loadHandbookPairs(o.corpus, pairs, &hs)
+                             : d2lrt::loadMoPairs(o.corpus, steps - 1, pairs);
   if (!err.empty())
     fail(err + (o.corpus == kMoDir ? " (run scripts/setup.sh, which extracts "
                                      "Debian's libreoffice-l10n-fr there)"
-                                   : ""));
+                : o.corpus == kHandbookDir
+                    ? " (run scripts/setup.sh, which extracts Debian's "
+                      "debian-handbook there)"
+                    : ""));
+  if (handbook)
+    std::printf("debian-handbook: %lld chapter files (%lld left out: unequal "
+                "paragraph counts), %lld paragraphs, %lld with as many "
+                "sentences in English as in French; %zu sentence pairs (%lld "
+                "untranslated and %lld with an empty token left out)\n",
+                (long long)hs.files, (long long)hs.skippedFiles,
+                (long long)hs.paragraphs, (long long)hs.aligned, pairs.size(),
+                (long long)hs.untranslated, (long long)hs.emptyTokens);
   if (o.limit && int64_t(pairs.size()) > o.limit)
     pairs.resize(size_t(o.limit));
   std::vector<d2lrt::Tokens> src, tgt;
@@ -660,6 +691,13 @@ int trainSeq2Seq(const Options &o, d2lrt::Model &model,
               pairs.size(), trainSet.size(), heldOut.size(), sv.tokens.size(),
               tv.tokens.size(), srcAll, tgtAll, (long long)srcSize,
               (long long)tgtSize);
+  size_t longer = 0;
+  for (auto &[e, f] : pairs)
+    longer += int64_t(e.size()) >= steps || int64_t(f.size()) >= steps;
+  if (longer)
+    std::printf("%zu pairs with a side of more than %lld tokens: truncated to "
+                "%lld (truncate_pad)\n",
+                longer, (long long)steps - 1, (long long)steps);
   const int64_t pad = 1, bos = 2, eos = 3;
   // truncate_pad(line + [<eos>], T, <pad>) and its valid length.
   auto fill = [&](const d2lrt::Tokens &line, const d2lrt::Vocab &v,
@@ -1039,7 +1077,7 @@ int main(int argc, char **argv) {
     else if (a == "--no-shuffle")
       o.shuffle = false;
     else if (a == "--corpus" && (v = value())) {
-      o.corpus = v;
+      o.corpus = std::string(v) == "handbook" ? kHandbookDir : v;
       o.corpusSet = true;
     } else if (a == "--prefix" && (v = value()))
       o.prefix = v;

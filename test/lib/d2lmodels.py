@@ -1,6 +1,7 @@
 """The D2L book's PyTorch definitions of the models in models/ (zh-v2), as a
 reader would write them, so tests compare d2lc with the book's own code."""
 
+import collections
 import math
 
 import torch
@@ -664,3 +665,85 @@ def book_transformer(src_vocab, tgt_vocab, dropout=0.1):
                                  norm_shape, ffn_num_input, ffn_num_hiddens, num_heads,
                                  num_layers, dropout)
     return EncoderDecoder(encoder, decoder)
+
+
+# The book's data side of machine translation (9.5, 9.7) and its greedy
+# prediction, as it writes them.
+def preprocess_nmt(text):  # the book's
+    def no_space(char, prev_char):
+        return char in set(',.!?') and prev_char != ' '
+    text = text.replace('\u202f', ' ').replace('\xa0', ' ').lower()
+    out = [' ' + char if i > 0 and no_space(char, text[i - 1]) else char
+           for i, char in enumerate(text)]
+    return ''.join(out)
+
+
+class Vocab:  # the book's
+    def __init__(self, tokens=None, min_freq=0, reserved_tokens=None):
+        tokens = tokens or []
+        reserved_tokens = reserved_tokens or []
+        counter = collections.Counter([t for line in tokens for t in line])
+        self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)
+        self.idx_to_token = ['<unk>'] + reserved_tokens
+        self.token_to_idx = {token: idx for idx, token in enumerate(self.idx_to_token)}
+        for token, freq in self._token_freqs:
+            if freq < min_freq:
+                break
+            if token not in self.token_to_idx:
+                self.idx_to_token.append(token)
+                self.token_to_idx[token] = len(self.idx_to_token) - 1
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def __getitem__(self, tokens):
+        if not isinstance(tokens, (list, tuple)):
+            return self.token_to_idx.get(tokens, 0)
+        return [self.__getitem__(token) for token in tokens]
+
+    def to_tokens(self, indices):
+        return [self.idx_to_token[index] for index in indices]
+
+
+def truncate_pad(line, num_steps, padding_token):  # the book's
+    if len(line) > num_steps:
+        return line[:num_steps]
+    return line + [padding_token] * (num_steps - len(line))
+
+
+def bleu(pred_seq, label_seq, k):  # the book's
+    pred_tokens, label_tokens = pred_seq.split(' '), label_seq.split(' ')
+    len_pred, len_label = len(pred_tokens), len(label_tokens)
+    score = math.exp(min(0, 1 - len_label / len_pred))
+    for n in range(1, k + 1):
+        if len_pred - n + 1 <= 0:
+            return 0.0  # (the book divides by zero here)
+        num_matches, label_subs = 0, collections.defaultdict(int)
+        for i in range(len_label - n + 1):
+            label_subs[' '.join(label_tokens[i: i + n])] += 1
+        for i in range(len_pred - n + 1):
+            if label_subs[' '.join(pred_tokens[i: i + n])] > 0:
+                num_matches += 1
+                label_subs[' '.join(pred_tokens[i: i + n])] -= 1
+        score *= math.pow(num_matches / (len_pred - n + 1), math.pow(0.5, n))
+    return score
+
+
+def predict_seq2seq(net, src_sentence, src_vocab, tgt_vocab, num_steps):  # the book's
+    net.eval()
+    src_tokens = src_vocab[src_sentence.lower().split(' ')] + [src_vocab['<eos>']]
+    enc_valid_len = torch.tensor([len(src_tokens)])
+    src_tokens = truncate_pad(src_tokens, num_steps, src_vocab['<pad>'])
+    enc_X = torch.unsqueeze(torch.tensor(src_tokens, dtype=torch.long), dim=0)
+    enc_outputs = net.encoder(enc_X, enc_valid_len)
+    dec_state = net.decoder.init_state(enc_outputs, enc_valid_len)
+    dec_X = torch.unsqueeze(torch.tensor([tgt_vocab['<bos>']], dtype=torch.long), dim=0)
+    output_seq = []
+    for _ in range(num_steps):
+        Y, dec_state = net.decoder(dec_X, dec_state)
+        dec_X = Y.argmax(dim=2)
+        pred = dec_X.squeeze(dim=0).type(torch.int32).item()
+        if pred == tgt_vocab['<eos>']:
+            break
+        output_seq.append(pred)
+    return ' '.join(tgt_vocab.to_tokens(output_seq))
