@@ -6,917 +6,113 @@ module {
     %1 = d2l.transpose %0 {permutation = array<i64: 1, 0, 2>} : (tensor<64x10x32xf32>) -> tensor<10x64x32xf32>
     %2 = d2l.constant dense<0.000000e+00> : tensor<f32>
     %3 = d2l.broadcast_to %2 {shape = array<i64: 64, 32>} : (tensor<f32>) -> tensor<64x32xf32>
-    %4 = d2l.slice %1 {dim = 0 : i64, end = 1 : i64, start = 0 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %5 = d2l.reshape %4 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %6 = d2l.linear %5, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %7 = d2l.linear %3, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %8 = d2l.slice %7 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %9 = d2l.slice %6 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %10 = d2l.add %9, %8 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %11 = d2l.sigmoid %10 : tensor<64x32xf32>
-    %12 = d2l.slice %7 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %13 = d2l.slice %6 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %14 = d2l.add %13, %12 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %15 = d2l.sigmoid %14 : tensor<64x32xf32>
-    %16 = d2l.slice %7 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %17 = d2l.mul %11, %16 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %18 = d2l.slice %6 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %19 = d2l.add %18, %17 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %20 = d2l.tanh %19 : tensor<64x32xf32>
-    %21 = d2l.sub %3, %20 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %22 = d2l.mul %15, %21 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %23 = d2l.add %20, %22 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %24 = d2l.slice %1 {dim = 0 : i64, end = 2 : i64, start = 1 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %25 = d2l.reshape %24 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %26 = d2l.linear %25, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %27 = d2l.linear %23, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %28 = d2l.slice %27 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %29 = d2l.slice %26 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %30 = d2l.add %29, %28 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %31 = d2l.sigmoid %30 : tensor<64x32xf32>
-    %32 = d2l.slice %27 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %33 = d2l.slice %26 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %34 = d2l.add %33, %32 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %35 = d2l.sigmoid %34 : tensor<64x32xf32>
-    %36 = d2l.slice %27 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %37 = d2l.mul %31, %36 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %38 = d2l.slice %26 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %39 = d2l.add %38, %37 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %40 = d2l.tanh %39 : tensor<64x32xf32>
-    %41 = d2l.sub %23, %40 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %42 = d2l.mul %35, %41 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %43 = d2l.add %40, %42 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %44 = d2l.slice %1 {dim = 0 : i64, end = 3 : i64, start = 2 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %45 = d2l.reshape %44 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %46 = d2l.linear %45, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %47 = d2l.linear %43, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %48 = d2l.slice %47 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %49 = d2l.slice %46 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %50 = d2l.add %49, %48 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %51 = d2l.sigmoid %50 : tensor<64x32xf32>
-    %52 = d2l.slice %47 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %53 = d2l.slice %46 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %54 = d2l.add %53, %52 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %55 = d2l.sigmoid %54 : tensor<64x32xf32>
-    %56 = d2l.slice %47 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %57 = d2l.mul %51, %56 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %58 = d2l.slice %46 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %59 = d2l.add %58, %57 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %60 = d2l.tanh %59 : tensor<64x32xf32>
-    %61 = d2l.sub %43, %60 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %62 = d2l.mul %55, %61 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %63 = d2l.add %60, %62 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %64 = d2l.slice %1 {dim = 0 : i64, end = 4 : i64, start = 3 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %65 = d2l.reshape %64 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %66 = d2l.linear %65, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %67 = d2l.linear %63, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %68 = d2l.slice %67 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %69 = d2l.slice %66 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %70 = d2l.add %69, %68 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %71 = d2l.sigmoid %70 : tensor<64x32xf32>
-    %72 = d2l.slice %67 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %73 = d2l.slice %66 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %74 = d2l.add %73, %72 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %75 = d2l.sigmoid %74 : tensor<64x32xf32>
-    %76 = d2l.slice %67 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %77 = d2l.mul %71, %76 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %78 = d2l.slice %66 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %79 = d2l.add %78, %77 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %80 = d2l.tanh %79 : tensor<64x32xf32>
-    %81 = d2l.sub %63, %80 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %82 = d2l.mul %75, %81 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %83 = d2l.add %80, %82 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %84 = d2l.slice %1 {dim = 0 : i64, end = 5 : i64, start = 4 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %85 = d2l.reshape %84 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %86 = d2l.linear %85, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %87 = d2l.linear %83, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %88 = d2l.slice %87 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %89 = d2l.slice %86 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %90 = d2l.add %89, %88 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %91 = d2l.sigmoid %90 : tensor<64x32xf32>
-    %92 = d2l.slice %87 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %93 = d2l.slice %86 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %94 = d2l.add %93, %92 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %95 = d2l.sigmoid %94 : tensor<64x32xf32>
-    %96 = d2l.slice %87 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %97 = d2l.mul %91, %96 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %98 = d2l.slice %86 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %99 = d2l.add %98, %97 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %100 = d2l.tanh %99 : tensor<64x32xf32>
-    %101 = d2l.sub %83, %100 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %102 = d2l.mul %95, %101 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %103 = d2l.add %100, %102 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %104 = d2l.slice %1 {dim = 0 : i64, end = 6 : i64, start = 5 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %105 = d2l.reshape %104 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %106 = d2l.linear %105, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %107 = d2l.linear %103, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %108 = d2l.slice %107 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %109 = d2l.slice %106 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %110 = d2l.add %109, %108 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %111 = d2l.sigmoid %110 : tensor<64x32xf32>
-    %112 = d2l.slice %107 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %113 = d2l.slice %106 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %114 = d2l.add %113, %112 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %115 = d2l.sigmoid %114 : tensor<64x32xf32>
-    %116 = d2l.slice %107 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %117 = d2l.mul %111, %116 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %118 = d2l.slice %106 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %119 = d2l.add %118, %117 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %120 = d2l.tanh %119 : tensor<64x32xf32>
-    %121 = d2l.sub %103, %120 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %122 = d2l.mul %115, %121 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %123 = d2l.add %120, %122 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %124 = d2l.slice %1 {dim = 0 : i64, end = 7 : i64, start = 6 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %125 = d2l.reshape %124 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %126 = d2l.linear %125, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %127 = d2l.linear %123, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %128 = d2l.slice %127 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %129 = d2l.slice %126 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %130 = d2l.add %129, %128 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %131 = d2l.sigmoid %130 : tensor<64x32xf32>
-    %132 = d2l.slice %127 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %133 = d2l.slice %126 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %134 = d2l.add %133, %132 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %135 = d2l.sigmoid %134 : tensor<64x32xf32>
-    %136 = d2l.slice %127 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %137 = d2l.mul %131, %136 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %138 = d2l.slice %126 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %139 = d2l.add %138, %137 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %140 = d2l.tanh %139 : tensor<64x32xf32>
-    %141 = d2l.sub %123, %140 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %142 = d2l.mul %135, %141 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %143 = d2l.add %140, %142 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %144 = d2l.slice %1 {dim = 0 : i64, end = 8 : i64, start = 7 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %145 = d2l.reshape %144 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %146 = d2l.linear %145, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %147 = d2l.linear %143, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %148 = d2l.slice %147 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %149 = d2l.slice %146 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %150 = d2l.add %149, %148 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %151 = d2l.sigmoid %150 : tensor<64x32xf32>
-    %152 = d2l.slice %147 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %153 = d2l.slice %146 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %154 = d2l.add %153, %152 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %155 = d2l.sigmoid %154 : tensor<64x32xf32>
-    %156 = d2l.slice %147 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %157 = d2l.mul %151, %156 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %158 = d2l.slice %146 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %159 = d2l.add %158, %157 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %160 = d2l.tanh %159 : tensor<64x32xf32>
-    %161 = d2l.sub %143, %160 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %162 = d2l.mul %155, %161 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %163 = d2l.add %160, %162 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %164 = d2l.slice %1 {dim = 0 : i64, end = 9 : i64, start = 8 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %165 = d2l.reshape %164 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %166 = d2l.linear %165, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %167 = d2l.linear %163, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %168 = d2l.slice %167 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %169 = d2l.slice %166 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %170 = d2l.add %169, %168 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %171 = d2l.sigmoid %170 : tensor<64x32xf32>
-    %172 = d2l.slice %167 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %173 = d2l.slice %166 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %174 = d2l.add %173, %172 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %175 = d2l.sigmoid %174 : tensor<64x32xf32>
-    %176 = d2l.slice %167 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %177 = d2l.mul %171, %176 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %178 = d2l.slice %166 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %179 = d2l.add %178, %177 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %180 = d2l.tanh %179 : tensor<64x32xf32>
-    %181 = d2l.sub %163, %180 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %182 = d2l.mul %175, %181 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %183 = d2l.add %180, %182 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %184 = d2l.slice %1 {dim = 0 : i64, end = 10 : i64, start = 9 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %185 = d2l.reshape %184 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %186 = d2l.linear %185, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %187 = d2l.linear %183, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %188 = d2l.slice %187 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %189 = d2l.slice %186 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %190 = d2l.add %189, %188 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %191 = d2l.sigmoid %190 : tensor<64x32xf32>
-    %192 = d2l.slice %187 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %193 = d2l.slice %186 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %194 = d2l.add %193, %192 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %195 = d2l.sigmoid %194 : tensor<64x32xf32>
-    %196 = d2l.slice %187 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %197 = d2l.mul %191, %196 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %198 = d2l.slice %186 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %199 = d2l.add %198, %197 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %200 = d2l.tanh %199 : tensor<64x32xf32>
-    %201 = d2l.sub %183, %200 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %202 = d2l.mul %195, %201 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %203 = d2l.add %200, %202 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %204 = d2l.concat %23, %43, %63, %83, %103, %123, %143, %163, %183, %203 : (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<640x32xf32>
-    %205 = d2l.dropout %204 {p = 1.000000e-01 : f64} : (tensor<640x32xf32>) -> tensor<640x32xf32>
-    %206 = d2l.reshape %205 {shape = array<i64: 10, 64, 32>} : (tensor<640x32xf32>) -> tensor<10x64x32xf32>
-    %207 = d2l.slice %206 {dim = 0 : i64, end = 1 : i64, start = 0 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %208 = d2l.reshape %207 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %209 = d2l.linear %208, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %210 = d2l.linear %3, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %211 = d2l.slice %210 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %212 = d2l.slice %209 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %213 = d2l.add %212, %211 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %214 = d2l.sigmoid %213 : tensor<64x32xf32>
-    %215 = d2l.slice %210 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %216 = d2l.slice %209 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %217 = d2l.add %216, %215 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %218 = d2l.sigmoid %217 : tensor<64x32xf32>
-    %219 = d2l.slice %210 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %220 = d2l.mul %214, %219 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %221 = d2l.slice %209 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %222 = d2l.add %221, %220 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %223 = d2l.tanh %222 : tensor<64x32xf32>
-    %224 = d2l.sub %3, %223 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %225 = d2l.mul %218, %224 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %226 = d2l.add %223, %225 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %227 = d2l.slice %206 {dim = 0 : i64, end = 2 : i64, start = 1 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %228 = d2l.reshape %227 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %229 = d2l.linear %228, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %230 = d2l.linear %226, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %231 = d2l.slice %230 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %232 = d2l.slice %229 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %233 = d2l.add %232, %231 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %234 = d2l.sigmoid %233 : tensor<64x32xf32>
-    %235 = d2l.slice %230 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %236 = d2l.slice %229 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %237 = d2l.add %236, %235 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %238 = d2l.sigmoid %237 : tensor<64x32xf32>
-    %239 = d2l.slice %230 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %240 = d2l.mul %234, %239 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %241 = d2l.slice %229 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %242 = d2l.add %241, %240 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %243 = d2l.tanh %242 : tensor<64x32xf32>
-    %244 = d2l.sub %226, %243 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %245 = d2l.mul %238, %244 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %246 = d2l.add %243, %245 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %247 = d2l.slice %206 {dim = 0 : i64, end = 3 : i64, start = 2 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %248 = d2l.reshape %247 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %249 = d2l.linear %248, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %250 = d2l.linear %246, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %251 = d2l.slice %250 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %252 = d2l.slice %249 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %253 = d2l.add %252, %251 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %254 = d2l.sigmoid %253 : tensor<64x32xf32>
-    %255 = d2l.slice %250 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %256 = d2l.slice %249 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %257 = d2l.add %256, %255 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %258 = d2l.sigmoid %257 : tensor<64x32xf32>
-    %259 = d2l.slice %250 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %260 = d2l.mul %254, %259 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %261 = d2l.slice %249 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %262 = d2l.add %261, %260 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %263 = d2l.tanh %262 : tensor<64x32xf32>
-    %264 = d2l.sub %246, %263 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %265 = d2l.mul %258, %264 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %266 = d2l.add %263, %265 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %267 = d2l.slice %206 {dim = 0 : i64, end = 4 : i64, start = 3 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %268 = d2l.reshape %267 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %269 = d2l.linear %268, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %270 = d2l.linear %266, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %271 = d2l.slice %270 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %272 = d2l.slice %269 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %273 = d2l.add %272, %271 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %274 = d2l.sigmoid %273 : tensor<64x32xf32>
-    %275 = d2l.slice %270 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %276 = d2l.slice %269 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %277 = d2l.add %276, %275 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %278 = d2l.sigmoid %277 : tensor<64x32xf32>
-    %279 = d2l.slice %270 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %280 = d2l.mul %274, %279 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %281 = d2l.slice %269 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %282 = d2l.add %281, %280 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %283 = d2l.tanh %282 : tensor<64x32xf32>
-    %284 = d2l.sub %266, %283 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %285 = d2l.mul %278, %284 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %286 = d2l.add %283, %285 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %287 = d2l.slice %206 {dim = 0 : i64, end = 5 : i64, start = 4 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %288 = d2l.reshape %287 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %289 = d2l.linear %288, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %290 = d2l.linear %286, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %291 = d2l.slice %290 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %292 = d2l.slice %289 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %293 = d2l.add %292, %291 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %294 = d2l.sigmoid %293 : tensor<64x32xf32>
-    %295 = d2l.slice %290 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %296 = d2l.slice %289 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %297 = d2l.add %296, %295 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %298 = d2l.sigmoid %297 : tensor<64x32xf32>
-    %299 = d2l.slice %290 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %300 = d2l.mul %294, %299 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %301 = d2l.slice %289 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %302 = d2l.add %301, %300 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %303 = d2l.tanh %302 : tensor<64x32xf32>
-    %304 = d2l.sub %286, %303 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %305 = d2l.mul %298, %304 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %306 = d2l.add %303, %305 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %307 = d2l.slice %206 {dim = 0 : i64, end = 6 : i64, start = 5 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %308 = d2l.reshape %307 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %309 = d2l.linear %308, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %310 = d2l.linear %306, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %311 = d2l.slice %310 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %312 = d2l.slice %309 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %313 = d2l.add %312, %311 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %314 = d2l.sigmoid %313 : tensor<64x32xf32>
-    %315 = d2l.slice %310 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %316 = d2l.slice %309 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %317 = d2l.add %316, %315 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %318 = d2l.sigmoid %317 : tensor<64x32xf32>
-    %319 = d2l.slice %310 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %320 = d2l.mul %314, %319 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %321 = d2l.slice %309 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %322 = d2l.add %321, %320 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %323 = d2l.tanh %322 : tensor<64x32xf32>
-    %324 = d2l.sub %306, %323 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %325 = d2l.mul %318, %324 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %326 = d2l.add %323, %325 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %327 = d2l.slice %206 {dim = 0 : i64, end = 7 : i64, start = 6 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %328 = d2l.reshape %327 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %329 = d2l.linear %328, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %330 = d2l.linear %326, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %331 = d2l.slice %330 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %332 = d2l.slice %329 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %333 = d2l.add %332, %331 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %334 = d2l.sigmoid %333 : tensor<64x32xf32>
-    %335 = d2l.slice %330 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %336 = d2l.slice %329 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %337 = d2l.add %336, %335 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %338 = d2l.sigmoid %337 : tensor<64x32xf32>
-    %339 = d2l.slice %330 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %340 = d2l.mul %334, %339 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %341 = d2l.slice %329 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %342 = d2l.add %341, %340 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %343 = d2l.tanh %342 : tensor<64x32xf32>
-    %344 = d2l.sub %326, %343 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %345 = d2l.mul %338, %344 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %346 = d2l.add %343, %345 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %347 = d2l.slice %206 {dim = 0 : i64, end = 8 : i64, start = 7 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %348 = d2l.reshape %347 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %349 = d2l.linear %348, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %350 = d2l.linear %346, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %351 = d2l.slice %350 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %352 = d2l.slice %349 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %353 = d2l.add %352, %351 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %354 = d2l.sigmoid %353 : tensor<64x32xf32>
-    %355 = d2l.slice %350 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %356 = d2l.slice %349 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %357 = d2l.add %356, %355 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %358 = d2l.sigmoid %357 : tensor<64x32xf32>
-    %359 = d2l.slice %350 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %360 = d2l.mul %354, %359 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %361 = d2l.slice %349 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %362 = d2l.add %361, %360 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %363 = d2l.tanh %362 : tensor<64x32xf32>
-    %364 = d2l.sub %346, %363 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %365 = d2l.mul %358, %364 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %366 = d2l.add %363, %365 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %367 = d2l.slice %206 {dim = 0 : i64, end = 9 : i64, start = 8 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %368 = d2l.reshape %367 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %369 = d2l.linear %368, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %370 = d2l.linear %366, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %371 = d2l.slice %370 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %372 = d2l.slice %369 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %373 = d2l.add %372, %371 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %374 = d2l.sigmoid %373 : tensor<64x32xf32>
-    %375 = d2l.slice %370 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %376 = d2l.slice %369 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %377 = d2l.add %376, %375 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %378 = d2l.sigmoid %377 : tensor<64x32xf32>
-    %379 = d2l.slice %370 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %380 = d2l.mul %374, %379 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %381 = d2l.slice %369 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %382 = d2l.add %381, %380 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %383 = d2l.tanh %382 : tensor<64x32xf32>
-    %384 = d2l.sub %366, %383 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %385 = d2l.mul %378, %384 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %386 = d2l.add %383, %385 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %387 = d2l.slice %206 {dim = 0 : i64, end = 10 : i64, start = 9 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %388 = d2l.reshape %387 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %389 = d2l.linear %388, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %390 = d2l.linear %386, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %391 = d2l.slice %390 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %392 = d2l.slice %389 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %393 = d2l.add %392, %391 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %394 = d2l.sigmoid %393 : tensor<64x32xf32>
-    %395 = d2l.slice %390 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %396 = d2l.slice %389 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %397 = d2l.add %396, %395 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %398 = d2l.sigmoid %397 : tensor<64x32xf32>
-    %399 = d2l.slice %390 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %400 = d2l.mul %394, %399 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %401 = d2l.slice %389 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %402 = d2l.add %401, %400 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %403 = d2l.tanh %402 : tensor<64x32xf32>
-    %404 = d2l.sub %386, %403 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %405 = d2l.mul %398, %404 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %406 = d2l.add %403, %405 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %407 = d2l.concat %226, %246, %266, %286, %306, %326, %346, %366, %386, %406 : (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<640x32xf32>
-    %408 = d2l.reshape %407 {shape = array<i64: 10, 64, 32>} : (tensor<640x32xf32>) -> tensor<10x64x32xf32>
-    %409 = d2l.transpose %408 {permutation = array<i64: 1, 0, 2>} : (tensor<10x64x32xf32>) -> tensor<64x10x32xf32>
-    %410 = d2l.linear %409, %arg12 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %411 = d2l.embedding %arg2, %arg15 : (tensor<64x10xi64>, tensor<2379x32xf32>) -> tensor<64x10x32xf32>
-    %412 = d2l.transpose %411 {permutation = array<i64: 1, 0, 2>} : (tensor<64x10x32xf32>) -> tensor<10x64x32xf32>
-    %413 = d2l.linear %406, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %414 = d2l.reshape %413 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %415 = d2l.add %414, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %416 = d2l.tanh %415 : tensor<64x10x32xf32>
-    %417 = d2l.linear %416, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %418 = d2l.reshape %417 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %419 = d2l.masked_softmax %418, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %420 = d2l.dropout %419 {p = 1.000000e-01 : f64, salt = 1 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %421 = d2l.batch_matmul %420, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %422 = d2l.reshape %421 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %423 = d2l.slice %412 {dim = 0 : i64, end = 1 : i64, start = 0 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %424 = d2l.reshape %423 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %425 = d2l.concat %422, %424 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %426 = d2l.linear %425, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %427 = d2l.linear %203, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %428 = d2l.slice %427 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %429 = d2l.slice %426 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %430 = d2l.add %429, %428 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %431 = d2l.sigmoid %430 : tensor<64x32xf32>
-    %432 = d2l.slice %427 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %433 = d2l.slice %426 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %434 = d2l.add %433, %432 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %435 = d2l.sigmoid %434 : tensor<64x32xf32>
-    %436 = d2l.slice %427 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %437 = d2l.mul %431, %436 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %438 = d2l.slice %426 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %439 = d2l.add %438, %437 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %440 = d2l.tanh %439 : tensor<64x32xf32>
-    %441 = d2l.sub %203, %440 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %442 = d2l.mul %435, %441 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %443 = d2l.add %440, %442 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %444 = d2l.dropout %443 {p = 1.000000e-01 : f64, salt = 2 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %445 = d2l.linear %444, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %446 = d2l.linear %406, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %447 = d2l.slice %446 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %448 = d2l.slice %445 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %449 = d2l.add %448, %447 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %450 = d2l.sigmoid %449 : tensor<64x32xf32>
-    %451 = d2l.slice %446 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %452 = d2l.slice %445 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %453 = d2l.add %452, %451 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %454 = d2l.sigmoid %453 : tensor<64x32xf32>
-    %455 = d2l.slice %446 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %456 = d2l.mul %450, %455 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %457 = d2l.slice %445 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %458 = d2l.add %457, %456 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %459 = d2l.tanh %458 : tensor<64x32xf32>
-    %460 = d2l.sub %406, %459 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %461 = d2l.mul %454, %460 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %462 = d2l.add %459, %461 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %463 = d2l.linear %462, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %464 = d2l.reshape %463 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %465 = d2l.add %464, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %466 = d2l.tanh %465 : tensor<64x10x32xf32>
-    %467 = d2l.linear %466, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %468 = d2l.reshape %467 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %469 = d2l.masked_softmax %468, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %470 = d2l.dropout %469 {p = 1.000000e-01 : f64, salt = 3 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %471 = d2l.batch_matmul %470, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %472 = d2l.reshape %471 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %473 = d2l.slice %412 {dim = 0 : i64, end = 2 : i64, start = 1 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %474 = d2l.reshape %473 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %475 = d2l.concat %472, %474 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %476 = d2l.linear %475, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %477 = d2l.linear %443, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %478 = d2l.slice %477 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %479 = d2l.slice %476 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %480 = d2l.add %479, %478 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %481 = d2l.sigmoid %480 : tensor<64x32xf32>
-    %482 = d2l.slice %477 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %483 = d2l.slice %476 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %484 = d2l.add %483, %482 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %485 = d2l.sigmoid %484 : tensor<64x32xf32>
-    %486 = d2l.slice %477 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %487 = d2l.mul %481, %486 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %488 = d2l.slice %476 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %489 = d2l.add %488, %487 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %490 = d2l.tanh %489 : tensor<64x32xf32>
-    %491 = d2l.sub %443, %490 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %492 = d2l.mul %485, %491 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %493 = d2l.add %490, %492 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %494 = d2l.dropout %493 {p = 1.000000e-01 : f64, salt = 4 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %495 = d2l.linear %494, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %496 = d2l.linear %462, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %497 = d2l.slice %496 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %498 = d2l.slice %495 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %499 = d2l.add %498, %497 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %500 = d2l.sigmoid %499 : tensor<64x32xf32>
-    %501 = d2l.slice %496 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %502 = d2l.slice %495 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %503 = d2l.add %502, %501 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %504 = d2l.sigmoid %503 : tensor<64x32xf32>
-    %505 = d2l.slice %496 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %506 = d2l.mul %500, %505 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %507 = d2l.slice %495 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %508 = d2l.add %507, %506 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %509 = d2l.tanh %508 : tensor<64x32xf32>
-    %510 = d2l.sub %462, %509 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %511 = d2l.mul %504, %510 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %512 = d2l.add %509, %511 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %513 = d2l.linear %512, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %514 = d2l.reshape %513 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %515 = d2l.add %514, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %516 = d2l.tanh %515 : tensor<64x10x32xf32>
-    %517 = d2l.linear %516, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %518 = d2l.reshape %517 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %519 = d2l.masked_softmax %518, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %520 = d2l.dropout %519 {p = 1.000000e-01 : f64, salt = 5 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %521 = d2l.batch_matmul %520, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %522 = d2l.reshape %521 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %523 = d2l.slice %412 {dim = 0 : i64, end = 3 : i64, start = 2 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %524 = d2l.reshape %523 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %525 = d2l.concat %522, %524 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %526 = d2l.linear %525, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %527 = d2l.linear %493, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %528 = d2l.slice %527 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %529 = d2l.slice %526 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %530 = d2l.add %529, %528 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %531 = d2l.sigmoid %530 : tensor<64x32xf32>
-    %532 = d2l.slice %527 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %533 = d2l.slice %526 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %534 = d2l.add %533, %532 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %535 = d2l.sigmoid %534 : tensor<64x32xf32>
-    %536 = d2l.slice %527 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %537 = d2l.mul %531, %536 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %538 = d2l.slice %526 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %539 = d2l.add %538, %537 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %540 = d2l.tanh %539 : tensor<64x32xf32>
-    %541 = d2l.sub %493, %540 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %542 = d2l.mul %535, %541 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %543 = d2l.add %540, %542 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %544 = d2l.dropout %543 {p = 1.000000e-01 : f64, salt = 6 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %545 = d2l.linear %544, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %546 = d2l.linear %512, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %547 = d2l.slice %546 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %548 = d2l.slice %545 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %549 = d2l.add %548, %547 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %550 = d2l.sigmoid %549 : tensor<64x32xf32>
-    %551 = d2l.slice %546 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %552 = d2l.slice %545 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %553 = d2l.add %552, %551 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %554 = d2l.sigmoid %553 : tensor<64x32xf32>
-    %555 = d2l.slice %546 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %556 = d2l.mul %550, %555 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %557 = d2l.slice %545 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %558 = d2l.add %557, %556 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %559 = d2l.tanh %558 : tensor<64x32xf32>
-    %560 = d2l.sub %512, %559 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %561 = d2l.mul %554, %560 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %562 = d2l.add %559, %561 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %563 = d2l.linear %562, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %564 = d2l.reshape %563 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %565 = d2l.add %564, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %566 = d2l.tanh %565 : tensor<64x10x32xf32>
-    %567 = d2l.linear %566, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %568 = d2l.reshape %567 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %569 = d2l.masked_softmax %568, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %570 = d2l.dropout %569 {p = 1.000000e-01 : f64, salt = 7 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %571 = d2l.batch_matmul %570, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %572 = d2l.reshape %571 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %573 = d2l.slice %412 {dim = 0 : i64, end = 4 : i64, start = 3 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %574 = d2l.reshape %573 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %575 = d2l.concat %572, %574 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %576 = d2l.linear %575, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %577 = d2l.linear %543, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %578 = d2l.slice %577 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %579 = d2l.slice %576 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %580 = d2l.add %579, %578 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %581 = d2l.sigmoid %580 : tensor<64x32xf32>
-    %582 = d2l.slice %577 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %583 = d2l.slice %576 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %584 = d2l.add %583, %582 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %585 = d2l.sigmoid %584 : tensor<64x32xf32>
-    %586 = d2l.slice %577 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %587 = d2l.mul %581, %586 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %588 = d2l.slice %576 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %589 = d2l.add %588, %587 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %590 = d2l.tanh %589 : tensor<64x32xf32>
-    %591 = d2l.sub %543, %590 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %592 = d2l.mul %585, %591 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %593 = d2l.add %590, %592 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %594 = d2l.dropout %593 {p = 1.000000e-01 : f64, salt = 8 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %595 = d2l.linear %594, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %596 = d2l.linear %562, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %597 = d2l.slice %596 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %598 = d2l.slice %595 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %599 = d2l.add %598, %597 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %600 = d2l.sigmoid %599 : tensor<64x32xf32>
-    %601 = d2l.slice %596 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %602 = d2l.slice %595 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %603 = d2l.add %602, %601 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %604 = d2l.sigmoid %603 : tensor<64x32xf32>
-    %605 = d2l.slice %596 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %606 = d2l.mul %600, %605 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %607 = d2l.slice %595 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %608 = d2l.add %607, %606 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %609 = d2l.tanh %608 : tensor<64x32xf32>
-    %610 = d2l.sub %562, %609 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %611 = d2l.mul %604, %610 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %612 = d2l.add %609, %611 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %613 = d2l.linear %612, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %614 = d2l.reshape %613 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %615 = d2l.add %614, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %616 = d2l.tanh %615 : tensor<64x10x32xf32>
-    %617 = d2l.linear %616, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %618 = d2l.reshape %617 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %619 = d2l.masked_softmax %618, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %620 = d2l.dropout %619 {p = 1.000000e-01 : f64, salt = 9 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %621 = d2l.batch_matmul %620, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %622 = d2l.reshape %621 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %623 = d2l.slice %412 {dim = 0 : i64, end = 5 : i64, start = 4 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %624 = d2l.reshape %623 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %625 = d2l.concat %622, %624 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %626 = d2l.linear %625, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %627 = d2l.linear %593, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %628 = d2l.slice %627 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %629 = d2l.slice %626 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %630 = d2l.add %629, %628 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %631 = d2l.sigmoid %630 : tensor<64x32xf32>
-    %632 = d2l.slice %627 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %633 = d2l.slice %626 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %634 = d2l.add %633, %632 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %635 = d2l.sigmoid %634 : tensor<64x32xf32>
-    %636 = d2l.slice %627 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %637 = d2l.mul %631, %636 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %638 = d2l.slice %626 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %639 = d2l.add %638, %637 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %640 = d2l.tanh %639 : tensor<64x32xf32>
-    %641 = d2l.sub %593, %640 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %642 = d2l.mul %635, %641 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %643 = d2l.add %640, %642 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %644 = d2l.dropout %643 {p = 1.000000e-01 : f64, salt = 10 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %645 = d2l.linear %644, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %646 = d2l.linear %612, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %647 = d2l.slice %646 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %648 = d2l.slice %645 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %649 = d2l.add %648, %647 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %650 = d2l.sigmoid %649 : tensor<64x32xf32>
-    %651 = d2l.slice %646 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %652 = d2l.slice %645 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %653 = d2l.add %652, %651 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %654 = d2l.sigmoid %653 : tensor<64x32xf32>
-    %655 = d2l.slice %646 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %656 = d2l.mul %650, %655 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %657 = d2l.slice %645 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %658 = d2l.add %657, %656 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %659 = d2l.tanh %658 : tensor<64x32xf32>
-    %660 = d2l.sub %612, %659 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %661 = d2l.mul %654, %660 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %662 = d2l.add %659, %661 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %663 = d2l.linear %662, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %664 = d2l.reshape %663 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %665 = d2l.add %664, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %666 = d2l.tanh %665 : tensor<64x10x32xf32>
-    %667 = d2l.linear %666, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %668 = d2l.reshape %667 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %669 = d2l.masked_softmax %668, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %670 = d2l.dropout %669 {p = 1.000000e-01 : f64, salt = 11 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %671 = d2l.batch_matmul %670, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %672 = d2l.reshape %671 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %673 = d2l.slice %412 {dim = 0 : i64, end = 6 : i64, start = 5 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %674 = d2l.reshape %673 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %675 = d2l.concat %672, %674 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %676 = d2l.linear %675, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %677 = d2l.linear %643, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %678 = d2l.slice %677 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %679 = d2l.slice %676 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %680 = d2l.add %679, %678 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %681 = d2l.sigmoid %680 : tensor<64x32xf32>
-    %682 = d2l.slice %677 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %683 = d2l.slice %676 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %684 = d2l.add %683, %682 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %685 = d2l.sigmoid %684 : tensor<64x32xf32>
-    %686 = d2l.slice %677 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %687 = d2l.mul %681, %686 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %688 = d2l.slice %676 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %689 = d2l.add %688, %687 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %690 = d2l.tanh %689 : tensor<64x32xf32>
-    %691 = d2l.sub %643, %690 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %692 = d2l.mul %685, %691 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %693 = d2l.add %690, %692 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %694 = d2l.dropout %693 {p = 1.000000e-01 : f64, salt = 12 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %695 = d2l.linear %694, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %696 = d2l.linear %662, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %697 = d2l.slice %696 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %698 = d2l.slice %695 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %699 = d2l.add %698, %697 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %700 = d2l.sigmoid %699 : tensor<64x32xf32>
-    %701 = d2l.slice %696 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %702 = d2l.slice %695 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %703 = d2l.add %702, %701 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %704 = d2l.sigmoid %703 : tensor<64x32xf32>
-    %705 = d2l.slice %696 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %706 = d2l.mul %700, %705 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %707 = d2l.slice %695 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %708 = d2l.add %707, %706 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %709 = d2l.tanh %708 : tensor<64x32xf32>
-    %710 = d2l.sub %662, %709 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %711 = d2l.mul %704, %710 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %712 = d2l.add %709, %711 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %713 = d2l.linear %712, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %714 = d2l.reshape %713 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %715 = d2l.add %714, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %716 = d2l.tanh %715 : tensor<64x10x32xf32>
-    %717 = d2l.linear %716, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %718 = d2l.reshape %717 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %719 = d2l.masked_softmax %718, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %720 = d2l.dropout %719 {p = 1.000000e-01 : f64, salt = 13 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %721 = d2l.batch_matmul %720, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %722 = d2l.reshape %721 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %723 = d2l.slice %412 {dim = 0 : i64, end = 7 : i64, start = 6 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %724 = d2l.reshape %723 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %725 = d2l.concat %722, %724 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %726 = d2l.linear %725, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %727 = d2l.linear %693, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %728 = d2l.slice %727 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %729 = d2l.slice %726 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %730 = d2l.add %729, %728 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %731 = d2l.sigmoid %730 : tensor<64x32xf32>
-    %732 = d2l.slice %727 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %733 = d2l.slice %726 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %734 = d2l.add %733, %732 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %735 = d2l.sigmoid %734 : tensor<64x32xf32>
-    %736 = d2l.slice %727 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %737 = d2l.mul %731, %736 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %738 = d2l.slice %726 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %739 = d2l.add %738, %737 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %740 = d2l.tanh %739 : tensor<64x32xf32>
-    %741 = d2l.sub %693, %740 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %742 = d2l.mul %735, %741 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %743 = d2l.add %740, %742 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %744 = d2l.dropout %743 {p = 1.000000e-01 : f64, salt = 14 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %745 = d2l.linear %744, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %746 = d2l.linear %712, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %747 = d2l.slice %746 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %748 = d2l.slice %745 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %749 = d2l.add %748, %747 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %750 = d2l.sigmoid %749 : tensor<64x32xf32>
-    %751 = d2l.slice %746 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %752 = d2l.slice %745 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %753 = d2l.add %752, %751 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %754 = d2l.sigmoid %753 : tensor<64x32xf32>
-    %755 = d2l.slice %746 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %756 = d2l.mul %750, %755 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %757 = d2l.slice %745 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %758 = d2l.add %757, %756 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %759 = d2l.tanh %758 : tensor<64x32xf32>
-    %760 = d2l.sub %712, %759 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %761 = d2l.mul %754, %760 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %762 = d2l.add %759, %761 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %763 = d2l.linear %762, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %764 = d2l.reshape %763 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %765 = d2l.add %764, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %766 = d2l.tanh %765 : tensor<64x10x32xf32>
-    %767 = d2l.linear %766, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %768 = d2l.reshape %767 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %769 = d2l.masked_softmax %768, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %770 = d2l.dropout %769 {p = 1.000000e-01 : f64, salt = 15 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %771 = d2l.batch_matmul %770, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %772 = d2l.reshape %771 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %773 = d2l.slice %412 {dim = 0 : i64, end = 8 : i64, start = 7 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %774 = d2l.reshape %773 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %775 = d2l.concat %772, %774 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %776 = d2l.linear %775, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %777 = d2l.linear %743, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %778 = d2l.slice %777 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %779 = d2l.slice %776 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %780 = d2l.add %779, %778 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %781 = d2l.sigmoid %780 : tensor<64x32xf32>
-    %782 = d2l.slice %777 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %783 = d2l.slice %776 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %784 = d2l.add %783, %782 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %785 = d2l.sigmoid %784 : tensor<64x32xf32>
-    %786 = d2l.slice %777 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %787 = d2l.mul %781, %786 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %788 = d2l.slice %776 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %789 = d2l.add %788, %787 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %790 = d2l.tanh %789 : tensor<64x32xf32>
-    %791 = d2l.sub %743, %790 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %792 = d2l.mul %785, %791 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %793 = d2l.add %790, %792 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %794 = d2l.dropout %793 {p = 1.000000e-01 : f64, salt = 16 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %795 = d2l.linear %794, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %796 = d2l.linear %762, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %797 = d2l.slice %796 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %798 = d2l.slice %795 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %799 = d2l.add %798, %797 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %800 = d2l.sigmoid %799 : tensor<64x32xf32>
-    %801 = d2l.slice %796 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %802 = d2l.slice %795 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %803 = d2l.add %802, %801 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %804 = d2l.sigmoid %803 : tensor<64x32xf32>
-    %805 = d2l.slice %796 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %806 = d2l.mul %800, %805 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %807 = d2l.slice %795 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %808 = d2l.add %807, %806 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %809 = d2l.tanh %808 : tensor<64x32xf32>
-    %810 = d2l.sub %762, %809 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %811 = d2l.mul %804, %810 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %812 = d2l.add %809, %811 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %813 = d2l.linear %812, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %814 = d2l.reshape %813 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %815 = d2l.add %814, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %816 = d2l.tanh %815 : tensor<64x10x32xf32>
-    %817 = d2l.linear %816, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %818 = d2l.reshape %817 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %819 = d2l.masked_softmax %818, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %820 = d2l.dropout %819 {p = 1.000000e-01 : f64, salt = 17 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %821 = d2l.batch_matmul %820, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %822 = d2l.reshape %821 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %823 = d2l.slice %412 {dim = 0 : i64, end = 9 : i64, start = 8 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %824 = d2l.reshape %823 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %825 = d2l.concat %822, %824 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %826 = d2l.linear %825, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %827 = d2l.linear %793, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %828 = d2l.slice %827 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %829 = d2l.slice %826 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %830 = d2l.add %829, %828 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %831 = d2l.sigmoid %830 : tensor<64x32xf32>
-    %832 = d2l.slice %827 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %833 = d2l.slice %826 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %834 = d2l.add %833, %832 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %835 = d2l.sigmoid %834 : tensor<64x32xf32>
-    %836 = d2l.slice %827 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %837 = d2l.mul %831, %836 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %838 = d2l.slice %826 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %839 = d2l.add %838, %837 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %840 = d2l.tanh %839 : tensor<64x32xf32>
-    %841 = d2l.sub %793, %840 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %842 = d2l.mul %835, %841 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %843 = d2l.add %840, %842 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %844 = d2l.dropout %843 {p = 1.000000e-01 : f64, salt = 18 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %845 = d2l.linear %844, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %846 = d2l.linear %812, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %847 = d2l.slice %846 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %848 = d2l.slice %845 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %849 = d2l.add %848, %847 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %850 = d2l.sigmoid %849 : tensor<64x32xf32>
-    %851 = d2l.slice %846 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %852 = d2l.slice %845 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %853 = d2l.add %852, %851 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %854 = d2l.sigmoid %853 : tensor<64x32xf32>
-    %855 = d2l.slice %846 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %856 = d2l.mul %850, %855 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %857 = d2l.slice %845 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %858 = d2l.add %857, %856 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %859 = d2l.tanh %858 : tensor<64x32xf32>
-    %860 = d2l.sub %812, %859 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %861 = d2l.mul %854, %860 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %862 = d2l.add %859, %861 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %863 = d2l.linear %862, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
-    %864 = d2l.reshape %863 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
-    %865 = d2l.add %864, %410 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %866 = d2l.tanh %865 : tensor<64x10x32xf32>
-    %867 = d2l.linear %866, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
-    %868 = d2l.reshape %867 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
-    %869 = d2l.masked_softmax %868, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
-    %870 = d2l.dropout %869 {p = 1.000000e-01 : f64, salt = 19 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
-    %871 = d2l.batch_matmul %870, %409 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
-    %872 = d2l.reshape %871 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
-    %873 = d2l.slice %412 {dim = 0 : i64, end = 10 : i64, start = 9 : i64} : (tensor<10x64x32xf32>) -> tensor<1x64x32xf32>
-    %874 = d2l.reshape %873 {shape = array<i64: 64, 32>} : (tensor<1x64x32xf32>) -> tensor<64x32xf32>
-    %875 = d2l.concat %872, %874 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
-    %876 = d2l.linear %875, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %877 = d2l.linear %843, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %878 = d2l.slice %877 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %879 = d2l.slice %876 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %880 = d2l.add %879, %878 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %881 = d2l.sigmoid %880 : tensor<64x32xf32>
-    %882 = d2l.slice %877 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %883 = d2l.slice %876 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %884 = d2l.add %883, %882 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %885 = d2l.sigmoid %884 : tensor<64x32xf32>
-    %886 = d2l.slice %877 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %887 = d2l.mul %881, %886 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %888 = d2l.slice %876 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %889 = d2l.add %888, %887 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %890 = d2l.tanh %889 : tensor<64x32xf32>
-    %891 = d2l.sub %843, %890 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %892 = d2l.mul %885, %891 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %893 = d2l.add %890, %892 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %894 = d2l.dropout %893 {p = 1.000000e-01 : f64, salt = 20 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
-    %895 = d2l.linear %894, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %896 = d2l.linear %862, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
-    %897 = d2l.slice %896 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %898 = d2l.slice %895 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %899 = d2l.add %898, %897 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %900 = d2l.sigmoid %899 : tensor<64x32xf32>
-    %901 = d2l.slice %896 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %902 = d2l.slice %895 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %903 = d2l.add %902, %901 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %904 = d2l.sigmoid %903 : tensor<64x32xf32>
-    %905 = d2l.slice %896 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %906 = d2l.mul %900, %905 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %907 = d2l.slice %895 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
-    %908 = d2l.add %907, %906 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %909 = d2l.tanh %908 : tensor<64x32xf32>
-    %910 = d2l.sub %862, %909 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %911 = d2l.mul %904, %910 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %912 = d2l.add %909, %911 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
-    %913 = d2l.concat %462, %512, %562, %612, %662, %712, %762, %812, %862, %912 : (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<640x32xf32>
-    %914 = d2l.linear %913, %arg24, %arg25 : (tensor<640x32xf32>, tensor<2379x32xf32>, tensor<2379xf32>) -> tensor<640x2379xf32>
-    return %914 : tensor<640x2379xf32>
+    %4:2 = d2l.scan(%3) over(%1) : (tensor<64x32xf32>, tensor<10x64x32xf32>) -> (tensor<64x32xf32>, tensor<10x64x32xf32>) {
+    ^bb0(%arg26: tensor<64x32xf32>, %arg27: tensor<64x32xf32>):
+      %18 = d2l.linear %arg27, %arg4, %arg6 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %19 = d2l.linear %arg26, %arg5, %arg7 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %20 = d2l.slice %19 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %21 = d2l.slice %18 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %22 = d2l.add %21, %20 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %23 = d2l.sigmoid %22 : tensor<64x32xf32>
+      %24 = d2l.slice %19 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %25 = d2l.slice %18 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %26 = d2l.add %25, %24 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %27 = d2l.sigmoid %26 : tensor<64x32xf32>
+      %28 = d2l.slice %19 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %29 = d2l.mul %23, %28 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %30 = d2l.slice %18 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %31 = d2l.add %30, %29 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %32 = d2l.tanh %31 : tensor<64x32xf32>
+      %33 = d2l.sub %arg26, %32 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %34 = d2l.mul %27, %33 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %35 = d2l.add %32, %34 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      d2l.yield %35, %35 : tensor<64x32xf32>, tensor<64x32xf32>
+    }
+    %5 = d2l.reshape %4#1 {shape = array<i64: 640, 32>} : (tensor<10x64x32xf32>) -> tensor<640x32xf32>
+    %6 = d2l.dropout %5 {p = 1.000000e-01 : f64} : (tensor<640x32xf32>) -> tensor<640x32xf32>
+    %7 = d2l.reshape %6 {shape = array<i64: 10, 64, 32>} : (tensor<640x32xf32>) -> tensor<10x64x32xf32>
+    %8:2 = d2l.scan(%3) over(%7) : (tensor<64x32xf32>, tensor<10x64x32xf32>) -> (tensor<64x32xf32>, tensor<10x64x32xf32>) {
+    ^bb0(%arg26: tensor<64x32xf32>, %arg27: tensor<64x32xf32>):
+      %18 = d2l.linear %arg27, %arg8, %arg10 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %19 = d2l.linear %arg26, %arg9, %arg11 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %20 = d2l.slice %19 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %21 = d2l.slice %18 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %22 = d2l.add %21, %20 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %23 = d2l.sigmoid %22 : tensor<64x32xf32>
+      %24 = d2l.slice %19 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %25 = d2l.slice %18 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %26 = d2l.add %25, %24 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %27 = d2l.sigmoid %26 : tensor<64x32xf32>
+      %28 = d2l.slice %19 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %29 = d2l.mul %23, %28 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %30 = d2l.slice %18 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %31 = d2l.add %30, %29 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %32 = d2l.tanh %31 : tensor<64x32xf32>
+      %33 = d2l.sub %arg26, %32 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %34 = d2l.mul %27, %33 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %35 = d2l.add %32, %34 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      d2l.yield %35, %35 : tensor<64x32xf32>, tensor<64x32xf32>
+    }
+    %9 = d2l.reshape %8#1 {shape = array<i64: 640, 32>} : (tensor<10x64x32xf32>) -> tensor<640x32xf32>
+    %10 = d2l.reshape %9 {shape = array<i64: 10, 64, 32>} : (tensor<640x32xf32>) -> tensor<10x64x32xf32>
+    %11 = d2l.transpose %10 {permutation = array<i64: 1, 0, 2>} : (tensor<10x64x32xf32>) -> tensor<64x10x32xf32>
+    %12 = d2l.linear %11, %arg12 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %13 = d2l.embedding %arg2, %arg15 : (tensor<64x10xi64>, tensor<2379x32xf32>) -> tensor<64x10x32xf32>
+    %14 = d2l.transpose %13 {permutation = array<i64: 1, 0, 2>} : (tensor<64x10x32xf32>) -> tensor<10x64x32xf32>
+    %15:3 = d2l.scan(%4#0, %8#0) over(%14) : (tensor<64x32xf32>, tensor<64x32xf32>, tensor<10x64x32xf32>) -> (tensor<64x32xf32>, tensor<64x32xf32>, tensor<10x64x32xf32>) {
+    ^bb0(%arg26: tensor<64x32xf32>, %arg27: tensor<64x32xf32>, %arg28: tensor<64x32xf32>):
+      %18 = d2l.linear %arg27, %arg13 : (tensor<64x32xf32>, tensor<32x32xf32>) -> tensor<64x32xf32>
+      %19 = d2l.reshape %18 {shape = array<i64: 64, 1, 32>} : (tensor<64x32xf32>) -> tensor<64x1x32xf32>
+      %20 = d2l.add %19, %12 : (tensor<64x1x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+      %21 = d2l.tanh %20 : tensor<64x10x32xf32>
+      %22 = d2l.linear %21, %arg14 : (tensor<64x10x32xf32>, tensor<1x32xf32>) -> tensor<64x10x1xf32>
+      %23 = d2l.reshape %22 {shape = array<i64: 64, 1, 10>} : (tensor<64x10x1xf32>) -> tensor<64x1x10xf32>
+      %24 = d2l.masked_softmax %23, %arg1 : (tensor<64x1x10xf32>, tensor<64xi64>) -> tensor<64x1x10xf32>
+      %25 = d2l.dropout %24 {p = 1.000000e-01 : f64, salt = 1 : i64} : (tensor<64x1x10xf32>) -> tensor<64x1x10xf32>
+      %26 = d2l.batch_matmul %25, %11 : (tensor<64x1x10xf32>, tensor<64x10x32xf32>) -> tensor<64x1x32xf32>
+      %27 = d2l.reshape %26 {shape = array<i64: 64, 32>} : (tensor<64x1x32xf32>) -> tensor<64x32xf32>
+      %28 = d2l.concat %27, %arg28 {dim = 1 : i64} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
+      %29 = d2l.linear %28, %arg16, %arg18 : (tensor<64x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %30 = d2l.linear %arg26, %arg17, %arg19 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %31 = d2l.slice %30 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %32 = d2l.slice %29 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %33 = d2l.add %32, %31 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %34 = d2l.sigmoid %33 : tensor<64x32xf32>
+      %35 = d2l.slice %30 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %36 = d2l.slice %29 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %37 = d2l.add %36, %35 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %38 = d2l.sigmoid %37 : tensor<64x32xf32>
+      %39 = d2l.slice %30 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %40 = d2l.mul %34, %39 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %41 = d2l.slice %29 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %42 = d2l.add %41, %40 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %43 = d2l.tanh %42 : tensor<64x32xf32>
+      %44 = d2l.sub %arg26, %43 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %45 = d2l.mul %38, %44 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %46 = d2l.add %43, %45 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %47 = d2l.dropout %46 {p = 1.000000e-01 : f64, salt = 2 : i64} : (tensor<64x32xf32>) -> tensor<64x32xf32>
+      %48 = d2l.linear %47, %arg20, %arg22 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %49 = d2l.linear %arg27, %arg21, %arg23 : (tensor<64x32xf32>, tensor<96x32xf32>, tensor<96xf32>) -> tensor<64x96xf32>
+      %50 = d2l.slice %49 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %51 = d2l.slice %48 {dim = 1 : i64, end = 32 : i64, start = 0 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %52 = d2l.add %51, %50 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %53 = d2l.sigmoid %52 : tensor<64x32xf32>
+      %54 = d2l.slice %49 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %55 = d2l.slice %48 {dim = 1 : i64, end = 64 : i64, start = 32 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %56 = d2l.add %55, %54 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %57 = d2l.sigmoid %56 : tensor<64x32xf32>
+      %58 = d2l.slice %49 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %59 = d2l.mul %53, %58 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %60 = d2l.slice %48 {dim = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<64x96xf32>) -> tensor<64x32xf32>
+      %61 = d2l.add %60, %59 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %62 = d2l.tanh %61 : tensor<64x32xf32>
+      %63 = d2l.sub %arg27, %62 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %64 = d2l.mul %57, %63 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      %65 = d2l.add %62, %64 : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+      d2l.yield %46, %65, %65 : tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>
+    }
+    %16 = d2l.reshape %15#2 {shape = array<i64: 640, 32>} : (tensor<10x64x32xf32>) -> tensor<640x32xf32>
+    %17 = d2l.linear %16, %arg24, %arg25 : (tensor<640x32xf32>, tensor<2379x32xf32>, tensor<2379xf32>) -> tensor<640x2379xf32>
+    return %17 : tensor<640x2379xf32>
   }
 }

@@ -34,265 +34,175 @@ module {
     %29 = d2l.linear %28, %arg7 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
     %30 = d2l.dropout %29 {p = 1.000000e-01 : f64, salt = 2 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
     %31 = d2l.add %30, %5 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %32 = d2l.mean %31 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %33 = d2l.sub %31, %32 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %34 = d2l.mul %33, %33 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %35 = d2l.mean %34 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %36 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %37 = d2l.add %35, %36 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %38 = d2l.sqrt %37 : tensor<64x10x1xf32>
-    %39 = d2l.div %33, %38 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %40 = d2l.mul %39, %arg8 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %41 = d2l.add %40, %arg9 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %42 = d2l.linear %41, %arg10, %arg11 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
-    %43 = d2l.relu %42 : tensor<64x10x64xf32>
-    %44 = d2l.linear %43, %arg12, %arg13 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %45 = d2l.dropout %44 {p = 1.000000e-01 : f64, salt = 3 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %46 = d2l.add %45, %41 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %47 = d2l.mean %46 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %48 = d2l.sub %46, %47 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %49 = d2l.mul %48, %48 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %50 = d2l.mean %49 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %51 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %52 = d2l.add %50, %51 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %53 = d2l.sqrt %52 : tensor<64x10x1xf32>
-    %54 = d2l.div %48, %53 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %55 = d2l.mul %54, %arg14 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %56 = d2l.add %55, %arg15 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %57 = d2l.linear %56, %arg16 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %58 = d2l.reshape %57 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %59 = d2l.transpose %58 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %60 = d2l.reshape %59 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %61 = d2l.linear %56, %arg17 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %62 = d2l.reshape %61 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %63 = d2l.transpose %62 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %64 = d2l.reshape %63 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %65 = d2l.linear %56, %arg18 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %66 = d2l.reshape %65 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %67 = d2l.transpose %66 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %68 = d2l.reshape %67 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %69 = d2l.constant dense<0.353553385> : tensor<f32>
-    %70 = d2l.batch_matmul %60, %64 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
-    %71 = d2l.mul %70, %69 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
-    %72 = d2l.reshape %71 {shape = array<i64: 64, 40, 10>} : (tensor<256x10x10xf32>) -> tensor<64x40x10xf32>
-    %73 = d2l.masked_softmax %72, %arg1 : (tensor<64x40x10xf32>, tensor<64xi64>) -> tensor<64x40x10xf32>
-    %74 = d2l.reshape %73 {shape = array<i64: 256, 10, 10>} : (tensor<64x40x10xf32>) -> tensor<256x10x10xf32>
-    %75 = d2l.dropout %74 {p = 1.000000e-01 : f64, salt = 4 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
-    %76 = d2l.batch_matmul %75, %68 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
-    %77 = d2l.reshape %76 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
-    %78 = d2l.transpose %77 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
-    %79 = d2l.reshape %78 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
-    %80 = d2l.linear %79, %arg19 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %81 = d2l.dropout %80 {p = 1.000000e-01 : f64, salt = 5 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %82 = d2l.add %81, %56 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %83 = d2l.mean %82 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %84 = d2l.sub %82, %83 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %85 = d2l.mul %84, %84 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %86 = d2l.mean %85 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %87 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %88 = d2l.add %86, %87 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %89 = d2l.sqrt %88 : tensor<64x10x1xf32>
-    %90 = d2l.div %84, %89 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %91 = d2l.mul %90, %arg20 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %92 = d2l.add %91, %arg21 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %93 = d2l.linear %92, %arg22, %arg23 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
-    %94 = d2l.relu %93 : tensor<64x10x64xf32>
-    %95 = d2l.linear %94, %arg24, %arg25 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %96 = d2l.dropout %95 {p = 1.000000e-01 : f64, salt = 6 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %97 = d2l.add %96, %92 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %98 = d2l.mean %97 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %99 = d2l.sub %97, %98 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %100 = d2l.mul %99, %99 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %101 = d2l.mean %100 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %102 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %103 = d2l.add %101, %102 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %104 = d2l.sqrt %103 : tensor<64x10x1xf32>
-    %105 = d2l.div %99, %104 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %106 = d2l.mul %105, %arg26 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %107 = d2l.add %106, %arg27 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %108 = d2l.embedding %arg2, %arg28 : (tensor<64x10xi64>, tensor<2379x32xf32>) -> tensor<64x10x32xf32>
-    %109 = d2l.constant dense<5.65685415> : tensor<f32>
-    %110 = d2l.mul %108, %109 : (tensor<64x10x32xf32>, tensor<f32>) -> tensor<64x10x32xf32>
-    %111 = d2l.constant dense<"0x000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803FA46A573F40510A3FBA7D083F0E94583F3E399F3E6A4E733F3A23353E83F67B3F7775CC3D98B87E3FAF36663D68987F3F5C81013D3CDF7F3F42AB913CA3F57F3F57D6233CB9FC7F3F5C44B83BF7FE7F3F213E4F3BACFF7F3F2015E93AE5FF7F3F6E12833AF8FF7F3F156A133AFDFF7F3F60CBA539FFFF7F3F53773A390000803FB7C7683F3311D5BE0AF2663FB2E8DC3E1B54173FEC7B4E3FF647B23EA5FA6F3FF96F4B3EA5E57A3F87D9E53DF3617E3FC970813DF97C7F3F5CA5113D8ED67F3F3ED4A33CE5F27F3F9D43383CDBFB7F3FDD3DCF3BB0FE7F3F0815693B96FF7F3F6912033BDEFF7F3F146A933AF5FF7F3F5FCB253AFDFF7F3F5377BA39FFFF7F3FC381103E26707DBFD7457E3FAB7FEDBDC209503F582F153F6D2F023F296D5C3F6D4E973EEF90743FD8EE2B3E9E5D7C3FC1FFC13D4FD97E3F4E695A3DC3A27F3F1FB9F53C83E27F3FC7318A3CADF67F3F116E1B3C0DFD7F3FA8CFAE3B11FF7F3F939B443BB5FF7F3F1B1FDD3AE8FF7F3F0DB1783AF8FF7F3F7FD90B3AFEFF7F3FCFBD41BF305527BFEC49473F9EAF20BFDE1D743FB12E9A3EBC1F273FEDEB413FD761C73EA7CA6B3FC665643E098D793F892E013E69F47D3FC88D913D475A7F3FDBCB233D94CB7F3FA240B83C6CEF7F3FCE3C4F3CC2FA7F3FA714E93B58FE7F3F5812833B7AFF7F3F0E6A133BD6FF7F3F5DCBA53AF3FF7F3F52773A3AFCFF7F3F107C75BF2C3C913ED8DAA53E403272BF7FFC7F3FE97229BCABCA463FF14C213F4477F53E40A9603FED118E3E7CF2753F1E3C213E81CE7C3F21DBB53D1EFD7E3FF5B64C3D19AE7F3FFE4DE63C19E67F3F8185813CCFF77F3FBBAC113C69FD7F3FDDD6A33B2EFF7F3F8C44383BBEFF7F3F313ECF3AEBFF7F3F2615693AF9FF7F3F8C0F8FBEB8CD753F76E56BBE531D79BF4E78723F6D3FA4BE8930603F312FF73E698C103F3249533FFC7DA93EE290713F6F20413EE3677B3FC219DA3D518B7E3FD19C753D128A7F3FBF2C0A3DB3DA7F3F476C9B3C34F47F3F05CF2E3C45FC7F3F599BC43BD2FE7F3F071F5D3BA1FF7F3F05B1F83AE2FF7F3F7DD98B3AF6FF7F3F4630283FBDFF403F6DB636BF614F33BF6EE84C3FBC7419BF4484723FB6F8A33E73EB243FB3CC433FDE60C43EC66B6C3F51D3603EEAC0793FBA46FE3DE9047E3F323E8F3D815F7F3F5F31213D3BCD7F3FA652B53CF2EF7F3F2AF14B3CECFA7F3FC75FE53B65FE7F3FBEFC803B7EFF7F3FEC11113BD7FF7F3F6628A33AF3FF7F3F95467D3FF6FD14BED42D7ABF152059BE7D06133FE59151BFE3317D3FA32C173EA6A4373F5F5B323FD1A4DE3E5287663F5226803E02DA773F8E2F113EF1697D3F50AAA33D662E7F3FB334383DB2BD7F3F8F38CF3C08EB7F3F2513693C5EF97F3F1312033CE7FD7F3FF569933B56FF7F3F54CB253BCAFF7F3F4F77BA3AEFFF7F3F3201D33ED53F69BF469870BF18EEAE3EEE1F953EA2E674BF2FE37F3F3AE6F2BC1D88483FD5211F3F9234F83E4CE85F3F2EC28F3EA9B3753FFF2F233E75BA7C3F3F12B83DC2F67E3F88364F3D16AC7F3FF01DE93C76E57F3F781A833C9BF77F3F3A74133C59FD7F3F2BD7A53B29FF7F3FBA843A3BBCFF7F3F38C6D13AEBFF7F3F"> : tensor<10x32xf32>
-    %112 = d2l.add %110, %111 : (tensor<64x10x32xf32>, tensor<10x32xf32>) -> tensor<64x10x32xf32>
-    %113 = d2l.dropout %112 {p = 1.000000e-01 : f64, salt = 7 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %114 = d2l.linear %113, %arg29 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %115 = d2l.reshape %114 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %116 = d2l.transpose %115 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %117 = d2l.reshape %116 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %118 = d2l.linear %113, %arg30 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %119 = d2l.reshape %118 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %120 = d2l.transpose %119 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %121 = d2l.reshape %120 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %122 = d2l.linear %113, %arg31 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %123 = d2l.reshape %122 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %124 = d2l.transpose %123 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %125 = d2l.reshape %124 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %126 = d2l.constant dense<0.353553385> : tensor<f32>
-    %127 = d2l.batch_matmul %117, %121 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
-    %128 = d2l.mul %127, %126 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
-    %129 = d2l.constant dense<[[0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<10x10xf32>
-    %130 = d2l.add %128, %129 : (tensor<256x10x10xf32>, tensor<10x10xf32>) -> tensor<256x10x10xf32>
-    %131 = d2l.softmax %130 {dim = -1 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
-    %132 = d2l.dropout %131 {p = 1.000000e-01 : f64, salt = 8 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
-    %133 = d2l.batch_matmul %132, %125 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
-    %134 = d2l.reshape %133 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
-    %135 = d2l.transpose %134 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
-    %136 = d2l.reshape %135 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
-    %137 = d2l.linear %136, %arg32 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %138 = d2l.dropout %137 {p = 1.000000e-01 : f64, salt = 9 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %139 = d2l.add %138, %113 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %140 = d2l.mean %139 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %141 = d2l.sub %139, %140 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %142 = d2l.mul %141, %141 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %143 = d2l.mean %142 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %144 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %145 = d2l.add %143, %144 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %146 = d2l.sqrt %145 : tensor<64x10x1xf32>
-    %147 = d2l.div %141, %146 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %148 = d2l.mul %147, %arg33 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %149 = d2l.add %148, %arg34 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %150 = d2l.linear %149, %arg35 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %151 = d2l.reshape %150 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %152 = d2l.transpose %151 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %153 = d2l.reshape %152 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %154 = d2l.linear %107, %arg36 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %155 = d2l.reshape %154 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %156 = d2l.transpose %155 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %157 = d2l.reshape %156 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %158 = d2l.linear %107, %arg37 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %159 = d2l.reshape %158 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %160 = d2l.transpose %159 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %161 = d2l.reshape %160 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %162 = d2l.constant dense<0.353553385> : tensor<f32>
-    %163 = d2l.batch_matmul %153, %157 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
-    %164 = d2l.mul %163, %162 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
-    %165 = d2l.reshape %164 {shape = array<i64: 64, 40, 10>} : (tensor<256x10x10xf32>) -> tensor<64x40x10xf32>
-    %166 = d2l.masked_softmax %165, %arg1 : (tensor<64x40x10xf32>, tensor<64xi64>) -> tensor<64x40x10xf32>
-    %167 = d2l.reshape %166 {shape = array<i64: 256, 10, 10>} : (tensor<64x40x10xf32>) -> tensor<256x10x10xf32>
-    %168 = d2l.dropout %167 {p = 1.000000e-01 : f64, salt = 10 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
-    %169 = d2l.batch_matmul %168, %161 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
-    %170 = d2l.reshape %169 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
-    %171 = d2l.transpose %170 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
-    %172 = d2l.reshape %171 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
-    %173 = d2l.linear %172, %arg38 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %174 = d2l.dropout %173 {p = 1.000000e-01 : f64, salt = 11 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %175 = d2l.add %174, %149 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %176 = d2l.mean %175 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %177 = d2l.sub %175, %176 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %178 = d2l.mul %177, %177 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %179 = d2l.mean %178 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %180 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %181 = d2l.add %179, %180 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %182 = d2l.sqrt %181 : tensor<64x10x1xf32>
-    %183 = d2l.div %177, %182 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %184 = d2l.mul %183, %arg39 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %185 = d2l.add %184, %arg40 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %186 = d2l.linear %185, %arg41, %arg42 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
-    %187 = d2l.relu %186 : tensor<64x10x64xf32>
-    %188 = d2l.linear %187, %arg43, %arg44 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %189 = d2l.dropout %188 {p = 1.000000e-01 : f64, salt = 12 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %190 = d2l.add %189, %185 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %191 = d2l.mean %190 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %192 = d2l.sub %190, %191 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %193 = d2l.mul %192, %192 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %194 = d2l.mean %193 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %195 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %196 = d2l.add %194, %195 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %197 = d2l.sqrt %196 : tensor<64x10x1xf32>
-    %198 = d2l.div %192, %197 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %199 = d2l.mul %198, %arg45 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %200 = d2l.add %199, %arg46 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %201 = d2l.linear %200, %arg47 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %202 = d2l.reshape %201 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %203 = d2l.transpose %202 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %204 = d2l.reshape %203 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %205 = d2l.linear %200, %arg48 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %206 = d2l.reshape %205 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %207 = d2l.transpose %206 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %208 = d2l.reshape %207 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %209 = d2l.linear %200, %arg49 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %210 = d2l.reshape %209 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %211 = d2l.transpose %210 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %212 = d2l.reshape %211 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %213 = d2l.constant dense<0.353553385> : tensor<f32>
-    %214 = d2l.batch_matmul %204, %208 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
-    %215 = d2l.mul %214, %213 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
-    %216 = d2l.constant dense<[[0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<10x10xf32>
-    %217 = d2l.add %215, %216 : (tensor<256x10x10xf32>, tensor<10x10xf32>) -> tensor<256x10x10xf32>
-    %218 = d2l.softmax %217 {dim = -1 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
-    %219 = d2l.dropout %218 {p = 1.000000e-01 : f64, salt = 13 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
-    %220 = d2l.batch_matmul %219, %212 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
-    %221 = d2l.reshape %220 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
-    %222 = d2l.transpose %221 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
-    %223 = d2l.reshape %222 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
-    %224 = d2l.linear %223, %arg50 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %225 = d2l.dropout %224 {p = 1.000000e-01 : f64, salt = 14 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %226 = d2l.add %225, %200 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %227 = d2l.mean %226 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %228 = d2l.sub %226, %227 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %229 = d2l.mul %228, %228 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %230 = d2l.mean %229 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %231 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %232 = d2l.add %230, %231 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %233 = d2l.sqrt %232 : tensor<64x10x1xf32>
-    %234 = d2l.div %228, %233 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %235 = d2l.mul %234, %arg51 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %236 = d2l.add %235, %arg52 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %237 = d2l.linear %236, %arg53 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %238 = d2l.reshape %237 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %239 = d2l.transpose %238 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %240 = d2l.reshape %239 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %241 = d2l.linear %107, %arg54 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %242 = d2l.reshape %241 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %243 = d2l.transpose %242 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %244 = d2l.reshape %243 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %245 = d2l.linear %107, %arg55 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %246 = d2l.reshape %245 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
-    %247 = d2l.transpose %246 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
-    %248 = d2l.reshape %247 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
-    %249 = d2l.constant dense<0.353553385> : tensor<f32>
-    %250 = d2l.batch_matmul %240, %244 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
-    %251 = d2l.mul %250, %249 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
-    %252 = d2l.reshape %251 {shape = array<i64: 64, 40, 10>} : (tensor<256x10x10xf32>) -> tensor<64x40x10xf32>
-    %253 = d2l.masked_softmax %252, %arg1 : (tensor<64x40x10xf32>, tensor<64xi64>) -> tensor<64x40x10xf32>
-    %254 = d2l.reshape %253 {shape = array<i64: 256, 10, 10>} : (tensor<64x40x10xf32>) -> tensor<256x10x10xf32>
-    %255 = d2l.dropout %254 {p = 1.000000e-01 : f64, salt = 15 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
-    %256 = d2l.batch_matmul %255, %248 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
-    %257 = d2l.reshape %256 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
-    %258 = d2l.transpose %257 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
-    %259 = d2l.reshape %258 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
-    %260 = d2l.linear %259, %arg56 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
-    %261 = d2l.dropout %260 {p = 1.000000e-01 : f64, salt = 16 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %262 = d2l.add %261, %236 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %263 = d2l.mean %262 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %264 = d2l.sub %262, %263 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %265 = d2l.mul %264, %264 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %266 = d2l.mean %265 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %267 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %268 = d2l.add %266, %267 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %269 = d2l.sqrt %268 : tensor<64x10x1xf32>
-    %270 = d2l.div %264, %269 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %271 = d2l.mul %270, %arg57 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %272 = d2l.add %271, %arg58 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %273 = d2l.linear %272, %arg59, %arg60 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
-    %274 = d2l.relu %273 : tensor<64x10x64xf32>
-    %275 = d2l.linear %274, %arg61, %arg62 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %276 = d2l.dropout %275 {p = 1.000000e-01 : f64, salt = 17 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %277 = d2l.add %276, %272 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %278 = d2l.mean %277 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %279 = d2l.sub %277, %278 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %280 = d2l.mul %279, %279 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %281 = d2l.mean %280 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %282 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %283 = d2l.add %281, %282 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %284 = d2l.sqrt %283 : tensor<64x10x1xf32>
-    %285 = d2l.div %279, %284 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %286 = d2l.mul %285, %arg63 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %287 = d2l.add %286, %arg64 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %288 = d2l.transpose %287 {permutation = array<i64: 1, 0, 2>} : (tensor<64x10x32xf32>) -> tensor<10x64x32xf32>
-    %289 = d2l.reshape %288 {shape = array<i64: 640, 32>} : (tensor<10x64x32xf32>) -> tensor<640x32xf32>
-    %290 = d2l.linear %289, %arg65, %arg66 : (tensor<640x32xf32>, tensor<2379x32xf32>, tensor<2379xf32>) -> tensor<640x2379xf32>
-    return %290 : tensor<640x2379xf32>
+    %result, %mean, %rstd = d2l.layer_norm %31, %arg8, %arg9 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %32 = d2l.linear %result, %arg10, %arg11 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
+    %33 = d2l.relu %32 : tensor<64x10x64xf32>
+    %34 = d2l.linear %33, %arg12, %arg13 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
+    %35 = d2l.dropout %34 {p = 1.000000e-01 : f64, salt = 3 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %36 = d2l.add %35, %result : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_0, %mean_1, %rstd_2 = d2l.layer_norm %36, %arg14, %arg15 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %37 = d2l.linear %result_0, %arg16 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %38 = d2l.reshape %37 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %39 = d2l.transpose %38 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %40 = d2l.reshape %39 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %41 = d2l.linear %result_0, %arg17 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %42 = d2l.reshape %41 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %43 = d2l.transpose %42 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %44 = d2l.reshape %43 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %45 = d2l.linear %result_0, %arg18 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %46 = d2l.reshape %45 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %47 = d2l.transpose %46 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %48 = d2l.reshape %47 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %49 = d2l.constant dense<0.353553385> : tensor<f32>
+    %50 = d2l.batch_matmul %40, %44 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
+    %51 = d2l.mul %50, %49 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
+    %52 = d2l.reshape %51 {shape = array<i64: 64, 40, 10>} : (tensor<256x10x10xf32>) -> tensor<64x40x10xf32>
+    %53 = d2l.masked_softmax %52, %arg1 : (tensor<64x40x10xf32>, tensor<64xi64>) -> tensor<64x40x10xf32>
+    %54 = d2l.reshape %53 {shape = array<i64: 256, 10, 10>} : (tensor<64x40x10xf32>) -> tensor<256x10x10xf32>
+    %55 = d2l.dropout %54 {p = 1.000000e-01 : f64, salt = 4 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
+    %56 = d2l.batch_matmul %55, %48 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
+    %57 = d2l.reshape %56 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
+    %58 = d2l.transpose %57 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
+    %59 = d2l.reshape %58 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
+    %60 = d2l.linear %59, %arg19 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %61 = d2l.dropout %60 {p = 1.000000e-01 : f64, salt = 5 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %62 = d2l.add %61, %result_0 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_3, %mean_4, %rstd_5 = d2l.layer_norm %62, %arg20, %arg21 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %63 = d2l.linear %result_3, %arg22, %arg23 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
+    %64 = d2l.relu %63 : tensor<64x10x64xf32>
+    %65 = d2l.linear %64, %arg24, %arg25 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
+    %66 = d2l.dropout %65 {p = 1.000000e-01 : f64, salt = 6 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %67 = d2l.add %66, %result_3 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_6, %mean_7, %rstd_8 = d2l.layer_norm %67, %arg26, %arg27 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %68 = d2l.embedding %arg2, %arg28 : (tensor<64x10xi64>, tensor<2379x32xf32>) -> tensor<64x10x32xf32>
+    %69 = d2l.constant dense<5.65685415> : tensor<f32>
+    %70 = d2l.mul %68, %69 : (tensor<64x10x32xf32>, tensor<f32>) -> tensor<64x10x32xf32>
+    %71 = d2l.constant dense<"0x000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803F000000000000803FA46A573F40510A3FBA7D083F0E94583F3E399F3E6A4E733F3A23353E83F67B3F7775CC3D98B87E3FAF36663D68987F3F5C81013D3CDF7F3F42AB913CA3F57F3F57D6233CB9FC7F3F5C44B83BF7FE7F3F213E4F3BACFF7F3F2015E93AE5FF7F3F6E12833AF8FF7F3F156A133AFDFF7F3F60CBA539FFFF7F3F53773A390000803FB7C7683F3311D5BE0AF2663FB2E8DC3E1B54173FEC7B4E3FF647B23EA5FA6F3FF96F4B3EA5E57A3F87D9E53DF3617E3FC970813DF97C7F3F5CA5113D8ED67F3F3ED4A33CE5F27F3F9D43383CDBFB7F3FDD3DCF3BB0FE7F3F0815693B96FF7F3F6912033BDEFF7F3F146A933AF5FF7F3F5FCB253AFDFF7F3F5377BA39FFFF7F3FC381103E26707DBFD7457E3FAB7FEDBDC209503F582F153F6D2F023F296D5C3F6D4E973EEF90743FD8EE2B3E9E5D7C3FC1FFC13D4FD97E3F4E695A3DC3A27F3F1FB9F53C83E27F3FC7318A3CADF67F3F116E1B3C0DFD7F3FA8CFAE3B11FF7F3F939B443BB5FF7F3F1B1FDD3AE8FF7F3F0DB1783AF8FF7F3F7FD90B3AFEFF7F3FCFBD41BF305527BFEC49473F9EAF20BFDE1D743FB12E9A3EBC1F273FEDEB413FD761C73EA7CA6B3FC665643E098D793F892E013E69F47D3FC88D913D475A7F3FDBCB233D94CB7F3FA240B83C6CEF7F3FCE3C4F3CC2FA7F3FA714E93B58FE7F3F5812833B7AFF7F3F0E6A133BD6FF7F3F5DCBA53AF3FF7F3F52773A3AFCFF7F3F107C75BF2C3C913ED8DAA53E403272BF7FFC7F3FE97229BCABCA463FF14C213F4477F53E40A9603FED118E3E7CF2753F1E3C213E81CE7C3F21DBB53D1EFD7E3FF5B64C3D19AE7F3FFE4DE63C19E67F3F8185813CCFF77F3FBBAC113C69FD7F3FDDD6A33B2EFF7F3F8C44383BBEFF7F3F313ECF3AEBFF7F3F2615693AF9FF7F3F8C0F8FBEB8CD753F76E56BBE531D79BF4E78723F6D3FA4BE8930603F312FF73E698C103F3249533FFC7DA93EE290713F6F20413EE3677B3FC219DA3D518B7E3FD19C753D128A7F3FBF2C0A3DB3DA7F3F476C9B3C34F47F3F05CF2E3C45FC7F3F599BC43BD2FE7F3F071F5D3BA1FF7F3F05B1F83AE2FF7F3F7DD98B3AF6FF7F3F4630283FBDFF403F6DB636BF614F33BF6EE84C3FBC7419BF4484723FB6F8A33E73EB243FB3CC433FDE60C43EC66B6C3F51D3603EEAC0793FBA46FE3DE9047E3F323E8F3D815F7F3F5F31213D3BCD7F3FA652B53CF2EF7F3F2AF14B3CECFA7F3FC75FE53B65FE7F3FBEFC803B7EFF7F3FEC11113BD7FF7F3F6628A33AF3FF7F3F95467D3FF6FD14BED42D7ABF152059BE7D06133FE59151BFE3317D3FA32C173EA6A4373F5F5B323FD1A4DE3E5287663F5226803E02DA773F8E2F113EF1697D3F50AAA33D662E7F3FB334383DB2BD7F3F8F38CF3C08EB7F3F2513693C5EF97F3F1312033CE7FD7F3FF569933B56FF7F3F54CB253BCAFF7F3F4F77BA3AEFFF7F3F3201D33ED53F69BF469870BF18EEAE3EEE1F953EA2E674BF2FE37F3F3AE6F2BC1D88483FD5211F3F9234F83E4CE85F3F2EC28F3EA9B3753FFF2F233E75BA7C3F3F12B83DC2F67E3F88364F3D16AC7F3FF01DE93C76E57F3F781A833C9BF77F3F3A74133C59FD7F3F2BD7A53B29FF7F3FBA843A3BBCFF7F3F38C6D13AEBFF7F3F"> : tensor<10x32xf32>
+    %72 = d2l.add %70, %71 : (tensor<64x10x32xf32>, tensor<10x32xf32>) -> tensor<64x10x32xf32>
+    %73 = d2l.dropout %72 {p = 1.000000e-01 : f64, salt = 7 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %74 = d2l.linear %73, %arg29 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %75 = d2l.reshape %74 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %76 = d2l.transpose %75 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %77 = d2l.reshape %76 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %78 = d2l.linear %73, %arg30 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %79 = d2l.reshape %78 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %80 = d2l.transpose %79 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %81 = d2l.reshape %80 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %82 = d2l.linear %73, %arg31 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %83 = d2l.reshape %82 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %84 = d2l.transpose %83 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %85 = d2l.reshape %84 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %86 = d2l.constant dense<0.353553385> : tensor<f32>
+    %87 = d2l.batch_matmul %77, %81 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
+    %88 = d2l.mul %87, %86 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
+    %89 = d2l.constant dense<[[0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<10x10xf32>
+    %90 = d2l.add %88, %89 : (tensor<256x10x10xf32>, tensor<10x10xf32>) -> tensor<256x10x10xf32>
+    %91 = d2l.softmax %90 {dim = -1 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
+    %92 = d2l.dropout %91 {p = 1.000000e-01 : f64, salt = 8 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
+    %93 = d2l.batch_matmul %92, %85 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
+    %94 = d2l.reshape %93 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
+    %95 = d2l.transpose %94 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
+    %96 = d2l.reshape %95 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
+    %97 = d2l.linear %96, %arg32 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %98 = d2l.dropout %97 {p = 1.000000e-01 : f64, salt = 9 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %99 = d2l.add %98, %73 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_9, %mean_10, %rstd_11 = d2l.layer_norm %99, %arg33, %arg34 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %100 = d2l.linear %result_9, %arg35 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %101 = d2l.reshape %100 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %102 = d2l.transpose %101 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %103 = d2l.reshape %102 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %104 = d2l.linear %result_6, %arg36 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %105 = d2l.reshape %104 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %106 = d2l.transpose %105 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %107 = d2l.reshape %106 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %108 = d2l.linear %result_6, %arg37 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %109 = d2l.reshape %108 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %110 = d2l.transpose %109 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %111 = d2l.reshape %110 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %112 = d2l.constant dense<0.353553385> : tensor<f32>
+    %113 = d2l.batch_matmul %103, %107 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
+    %114 = d2l.mul %113, %112 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
+    %115 = d2l.reshape %114 {shape = array<i64: 64, 40, 10>} : (tensor<256x10x10xf32>) -> tensor<64x40x10xf32>
+    %116 = d2l.masked_softmax %115, %arg1 : (tensor<64x40x10xf32>, tensor<64xi64>) -> tensor<64x40x10xf32>
+    %117 = d2l.reshape %116 {shape = array<i64: 256, 10, 10>} : (tensor<64x40x10xf32>) -> tensor<256x10x10xf32>
+    %118 = d2l.dropout %117 {p = 1.000000e-01 : f64, salt = 10 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
+    %119 = d2l.batch_matmul %118, %111 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
+    %120 = d2l.reshape %119 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
+    %121 = d2l.transpose %120 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
+    %122 = d2l.reshape %121 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
+    %123 = d2l.linear %122, %arg38 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %124 = d2l.dropout %123 {p = 1.000000e-01 : f64, salt = 11 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %125 = d2l.add %124, %result_9 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_12, %mean_13, %rstd_14 = d2l.layer_norm %125, %arg39, %arg40 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %126 = d2l.linear %result_12, %arg41, %arg42 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
+    %127 = d2l.relu %126 : tensor<64x10x64xf32>
+    %128 = d2l.linear %127, %arg43, %arg44 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
+    %129 = d2l.dropout %128 {p = 1.000000e-01 : f64, salt = 12 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %130 = d2l.add %129, %result_12 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_15, %mean_16, %rstd_17 = d2l.layer_norm %130, %arg45, %arg46 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %131 = d2l.linear %result_15, %arg47 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %132 = d2l.reshape %131 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %133 = d2l.transpose %132 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %134 = d2l.reshape %133 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %135 = d2l.linear %result_15, %arg48 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %136 = d2l.reshape %135 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %137 = d2l.transpose %136 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %138 = d2l.reshape %137 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %139 = d2l.linear %result_15, %arg49 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %140 = d2l.reshape %139 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %141 = d2l.transpose %140 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %142 = d2l.reshape %141 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %143 = d2l.constant dense<0.353553385> : tensor<f32>
+    %144 = d2l.batch_matmul %134, %138 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
+    %145 = d2l.mul %144, %143 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
+    %146 = d2l.constant dense<[[0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+06], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<10x10xf32>
+    %147 = d2l.add %145, %146 : (tensor<256x10x10xf32>, tensor<10x10xf32>) -> tensor<256x10x10xf32>
+    %148 = d2l.softmax %147 {dim = -1 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
+    %149 = d2l.dropout %148 {p = 1.000000e-01 : f64, salt = 13 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
+    %150 = d2l.batch_matmul %149, %142 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
+    %151 = d2l.reshape %150 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
+    %152 = d2l.transpose %151 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
+    %153 = d2l.reshape %152 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
+    %154 = d2l.linear %153, %arg50 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %155 = d2l.dropout %154 {p = 1.000000e-01 : f64, salt = 14 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %156 = d2l.add %155, %result_15 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_18, %mean_19, %rstd_20 = d2l.layer_norm %156, %arg51, %arg52 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %157 = d2l.linear %result_18, %arg53 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %158 = d2l.reshape %157 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %159 = d2l.transpose %158 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %160 = d2l.reshape %159 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %161 = d2l.linear %result_6, %arg54 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %162 = d2l.reshape %161 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %163 = d2l.transpose %162 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %164 = d2l.reshape %163 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %165 = d2l.linear %result_6, %arg55 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %166 = d2l.reshape %165 {shape = array<i64: 64, 10, 4, 8>} : (tensor<64x10x32xf32>) -> tensor<64x10x4x8xf32>
+    %167 = d2l.transpose %166 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x10x4x8xf32>) -> tensor<64x4x10x8xf32>
+    %168 = d2l.reshape %167 {shape = array<i64: 256, 10, 8>} : (tensor<64x4x10x8xf32>) -> tensor<256x10x8xf32>
+    %169 = d2l.constant dense<0.353553385> : tensor<f32>
+    %170 = d2l.batch_matmul %160, %164 {transpose_rhs = true} : (tensor<256x10x8xf32>, tensor<256x10x8xf32>) -> tensor<256x10x10xf32>
+    %171 = d2l.mul %170, %169 : (tensor<256x10x10xf32>, tensor<f32>) -> tensor<256x10x10xf32>
+    %172 = d2l.reshape %171 {shape = array<i64: 64, 40, 10>} : (tensor<256x10x10xf32>) -> tensor<64x40x10xf32>
+    %173 = d2l.masked_softmax %172, %arg1 : (tensor<64x40x10xf32>, tensor<64xi64>) -> tensor<64x40x10xf32>
+    %174 = d2l.reshape %173 {shape = array<i64: 256, 10, 10>} : (tensor<64x40x10xf32>) -> tensor<256x10x10xf32>
+    %175 = d2l.dropout %174 {p = 1.000000e-01 : f64, salt = 15 : i64} : (tensor<256x10x10xf32>) -> tensor<256x10x10xf32>
+    %176 = d2l.batch_matmul %175, %168 : (tensor<256x10x10xf32>, tensor<256x10x8xf32>) -> tensor<256x10x8xf32>
+    %177 = d2l.reshape %176 {shape = array<i64: 64, 4, 10, 8>} : (tensor<256x10x8xf32>) -> tensor<64x4x10x8xf32>
+    %178 = d2l.transpose %177 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<64x4x10x8xf32>) -> tensor<64x10x4x8xf32>
+    %179 = d2l.reshape %178 {shape = array<i64: 64, 10, 32>} : (tensor<64x10x4x8xf32>) -> tensor<64x10x32xf32>
+    %180 = d2l.linear %179, %arg56 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
+    %181 = d2l.dropout %180 {p = 1.000000e-01 : f64, salt = 16 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %182 = d2l.add %181, %result_18 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_21, %mean_22, %rstd_23 = d2l.layer_norm %182, %arg57, %arg58 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %183 = d2l.linear %result_21, %arg59, %arg60 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
+    %184 = d2l.relu %183 : tensor<64x10x64xf32>
+    %185 = d2l.linear %184, %arg61, %arg62 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
+    %186 = d2l.dropout %185 {p = 1.000000e-01 : f64, salt = 17 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %187 = d2l.add %186, %result_21 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_24, %mean_25, %rstd_26 = d2l.layer_norm %187, %arg63, %arg64 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %188 = d2l.transpose %result_24 {permutation = array<i64: 1, 0, 2>} : (tensor<64x10x32xf32>) -> tensor<10x64x32xf32>
+    %189 = d2l.reshape %188 {shape = array<i64: 640, 32>} : (tensor<10x64x32xf32>) -> tensor<640x32xf32>
+    %190 = d2l.linear %189, %arg65, %arg66 : (tensor<640x32xf32>, tensor<2379x32xf32>, tensor<2379xf32>) -> tensor<640x2379xf32>
+    return %190 : tensor<640x2379xf32>
   }
 }

@@ -26,31 +26,13 @@ module {
     %21 = d2l.linear %20, %arg4 : (tensor<64x10x32xf32>, tensor<32x32xf32>) -> tensor<64x10x32xf32>
     %22 = d2l.dropout %21 {p = 1.000000e-01 : f64, salt = 1 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
     %23 = d2l.add %22, %arg0 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %24 = d2l.mean %23 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %25 = d2l.sub %23, %24 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %26 = d2l.mul %25, %25 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %27 = d2l.mean %26 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %28 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %29 = d2l.add %27, %28 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %30 = d2l.sqrt %29 : tensor<64x10x1xf32>
-    %31 = d2l.div %25, %30 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %32 = d2l.mul %31, %arg5 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %33 = d2l.add %32, %arg6 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %34 = d2l.linear %33, %arg7, %arg8 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
-    %35 = d2l.relu %34 : tensor<64x10x64xf32>
-    %36 = d2l.linear %35, %arg9, %arg10 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %37 = d2l.dropout %36 {p = 1.000000e-01 : f64, salt = 2 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %38 = d2l.add %37, %33 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %39 = d2l.mean %38 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %40 = d2l.sub %38, %39 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %41 = d2l.mul %40, %40 : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
-    %42 = d2l.mean %41 {dims = array<i64: -1>, keepdim = true} : (tensor<64x10x32xf32>) -> tensor<64x10x1xf32>
-    %43 = d2l.constant dense<9.99999974E-6> : tensor<f32>
-    %44 = d2l.add %42, %43 : (tensor<64x10x1xf32>, tensor<f32>) -> tensor<64x10x1xf32>
-    %45 = d2l.sqrt %44 : tensor<64x10x1xf32>
-    %46 = d2l.div %40, %45 : (tensor<64x10x32xf32>, tensor<64x10x1xf32>) -> tensor<64x10x32xf32>
-    %47 = d2l.mul %46, %arg11 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    %48 = d2l.add %47, %arg12 : (tensor<64x10x32xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
-    return %48 : tensor<64x10x32xf32>
+    %result, %mean, %rstd = d2l.layer_norm %23, %arg5, %arg6 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    %24 = d2l.linear %result, %arg7, %arg8 : (tensor<64x10x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x10x64xf32>
+    %25 = d2l.relu %24 : tensor<64x10x64xf32>
+    %26 = d2l.linear %25, %arg9, %arg10 : (tensor<64x10x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<64x10x32xf32>
+    %27 = d2l.dropout %26 {p = 1.000000e-01 : f64, salt = 2 : i64} : (tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %28 = d2l.add %27, %result : (tensor<64x10x32xf32>, tensor<64x10x32xf32>) -> tensor<64x10x32xf32>
+    %result_0, %mean_1, %rstd_2 = d2l.layer_norm %28, %arg11, %arg12 : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    return %result_0 : tensor<64x10x32xf32>
   }
 }

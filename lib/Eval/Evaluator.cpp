@@ -416,6 +416,141 @@ private:
               softmax(x, dim, isa<LogSoftmaxOp>(o.getOperation())));
           return success();
         })
+        .template Case<LayerNormOp>([&](LayerNormOp o) {
+          // Rows of D: the row's mean and biased variance, in double.
+          const Tensor<T> &x = get(o.getInput());
+          const Tensor<T> &w = get(o.getWeight());
+          const Tensor<T> &bias = get(o.getBias());
+          int64_t d = x.dim(-1), rows = x.numel() / d;
+          double eps = o.getEps().convertToDouble();
+          Tensor<T> y = Tensor<T>::zeros(x.shape);
+          Tensor<T> mean = Tensor<T>::zeros(shapeOf(o.getMean()));
+          Tensor<T> rstd = Tensor<T>::zeros(shapeOf(o.getRstd()));
+          for (int64_t row = 0; row < rows; ++row) {
+            const T *px = &x.data[size_t(row * d)];
+            double m = 0, v = 0;
+            for (int64_t j = 0; j < d; ++j)
+              m += double(px[j]);
+            m /= double(d);
+            for (int64_t j = 0; j < d; ++j)
+              v += (double(px[j]) - m) * (double(px[j]) - m);
+            double r = 1.0 / std::sqrt(v / double(d) + eps);
+            for (int64_t j = 0; j < d; ++j)
+              y.data[size_t(row * d + j)] =
+                  T((double(px[j]) - m) * r * double(w.data[size_t(j)]) +
+                    double(bias.data[size_t(j)]));
+            mean.data[size_t(row)] = T(m);
+            rstd.data[size_t(row)] = T(r);
+          }
+          set(o.getResult(), std::move(y));
+          set(o.getMean(), std::move(mean));
+          set(o.getRstd(), std::move(rstd));
+          return success();
+        })
+        .template Case<LayerNormBackwardOp>([&](LayerNormBackwardOp o) {
+          // dx = rstd / D (D g - Σg - x̂ Σ(g x̂)), g = dy w.
+          const Tensor<T> &dy = get(o.getGradOutput());
+          const Tensor<T> &x = get(o.getInput());
+          const Tensor<T> &w = get(o.getWeight());
+          const Tensor<T> &mean = get(o.getMean());
+          const Tensor<T> &rstd = get(o.getRstd());
+          int64_t d = x.dim(-1), rows = x.numel() / d;
+          Tensor<T> dx = Tensor<T>::zeros(x.shape);
+          std::vector<double> dw(size_t(d), 0.0), db(size_t(d), 0.0);
+          for (int64_t row = 0; row < rows; ++row) {
+            double m = double(mean.data[size_t(row)]),
+                   r = double(rstd.data[size_t(row)]), s1 = 0, s2 = 0;
+            auto at = [&](const Tensor<T> &t, int64_t j) {
+              return double(t.data[size_t(row * d + j)]);
+            };
+            for (int64_t j = 0; j < d; ++j) {
+              double xhat = (at(x, j) - m) * r;
+              double g = at(dy, j) * double(w.data[size_t(j)]);
+              s1 += g;
+              s2 += g * xhat;
+              dw[size_t(j)] += at(dy, j) * xhat;
+              db[size_t(j)] += at(dy, j);
+            }
+            for (int64_t j = 0; j < d; ++j) {
+              double xhat = (at(x, j) - m) * r;
+              double g = at(dy, j) * double(w.data[size_t(j)]);
+              dx.data[size_t(row * d + j)] =
+                  T(r / double(d) * (double(d) * g - s1 - xhat * s2));
+            }
+          }
+          Tensor<T> gw = Tensor<T>::zeros({d}), gb = Tensor<T>::zeros({d});
+          for (int64_t j = 0; j < d; ++j) {
+            gw.data[size_t(j)] = T(dw[size_t(j)]);
+            gb.data[size_t(j)] = T(db[size_t(j)]);
+          }
+          set(o.getGradInput(), std::move(dx));
+          set(o.getGradWeight(), std::move(gw));
+          set(o.getGradBias(), std::move(gb));
+          return success();
+        })
+        .template Case<ScanOp>([&](ScanOp o) -> LogicalResult {
+          // Step t binds the carried values and sequences[i][t], runs the
+          // body, carries the first yielded values on and stacks the rest.
+          Block &block = o.getBlock();
+          auto yield = cast<YieldOp>(block.getTerminator());
+          size_t carried = o.getInit().size();
+          int64_t steps = o.getLength();
+          std::vector<Tensor<T>> state;
+          for (Value v : o.getInit())
+            state.push_back(get(v));
+          std::vector<Tensor<T>> stacked;
+          for (Value r : o.getResults().drop_front(carried)) {
+            Tensor<T> t = cast<RankedTensorType>(r.getType())
+                                  .getElementType()
+                                  .isIntOrIndex()
+                              ? Tensor<T>::integers(shapeOf(r))
+                              : Tensor<T>::zeros(shapeOf(r));
+            stacked.push_back(std::move(t));
+          }
+          for (int64_t t = 0; t < steps; ++t) {
+            for (size_t i = 0; i < carried; ++i)
+              set(block.getArgument(unsigned(i)), state[i]);
+            for (auto [i, seq] : llvm::enumerate(o.getSequences())) {
+              const Tensor<T> &all = get(seq);
+              Tensor<T> one;
+              one.shape.assign(all.shape.begin() + 1, all.shape.end());
+              one.isInt = all.isInt;
+              int64_t n = one.numel();
+              if (all.isInt)
+                one.ints.assign(all.ints.begin() + t * n,
+                                all.ints.begin() + (t + 1) * n);
+              else
+                one.data.assign(all.data.begin() + t * n,
+                                all.data.begin() + (t + 1) * n);
+              set(block.getArgument(unsigned(carried + i)), one);
+            }
+            for (Operation &inner : block.without_terminator())
+              if (failed(step(&inner)))
+                return failure();
+            for (size_t i = 0; i < carried; ++i)
+              state[i] = get(yield.getValues()[i]);
+            for (size_t k = 0; k < stacked.size(); ++k) {
+              const Tensor<T> &y = get(yield.getValues()[carried + k]);
+              int64_t n = y.numel();
+              if (y.isInt)
+                std::copy(y.ints.begin(), y.ints.end(),
+                          stacked[k].ints.begin() + t * n);
+              else
+                std::copy(y.data.begin(), y.data.end(),
+                          stacked[k].data.begin() + t * n);
+            }
+            for (Operation &inner : block.without_terminator())
+              for (Value r : inner.getResults())
+                values.erase(r);
+          }
+          for (BlockArgument arg : block.getArguments())
+            values.erase(arg);
+          for (size_t i = 0; i < carried; ++i)
+            set(o.getResult(unsigned(i)), state[i]);
+          for (size_t k = 0; k < stacked.size(); ++k)
+            set(o.getResult(unsigned(carried + k)), stacked[k]);
+          return success();
+        })
         .template Case<MaskedSoftmaxOp, MaskedSoftmaxBackwardOp>([&](auto o) {
           // Rows of K in [B, Q, K]; valid length from [B] or [B, Q].
           constexpr bool backward =

@@ -102,21 +102,8 @@ Value ModelBuilder::layerNorm(StringRef prefix, Value x) {
   int64_t d = dim(x, -1);
   Value w = param(join(prefix, "weight"), {d}, "ones");
   Value bias = param(join(prefix, "bias"), {d}, "zeros");
-  auto mean = [&](Value v) -> Value {
-    return b.create<MeanOp>(loc(), v, b.getDenseI64ArrayAttr({-1}),
-                            b.getBoolAttr(true));
-  };
-  auto scalar = [&](double v) -> Value {
-    auto et = cast<RankedTensorType>(x.getType()).getElementType();
-    return b.create<ConstantOp>(
-        loc(), DenseElementsAttr::get(RankedTensorType::get({}, et),
-                                      b.getFloatAttr(et, v)));
-  };
-  Value centred = sub(x, mean(x));
-  Value var = mean(mul(centred, centred));
-  Value normed = b.create<DivOp>(
-      loc(), centred, b.create<SqrtOp>(loc(), add(var, scalar(1e-5))));
-  return add(mul(normed, w), bias);
+  return b.create<LayerNormOp>(loc(), x, w, bias, b.getF64FloatAttr(1e-5))
+      .getResult();
 }
 
 Value ModelBuilder::floatConstant(ArrayRef<int64_t> shape,
@@ -378,37 +365,71 @@ Value ModelBuilder::timeStep(Value xs, int64_t t) {
   return reshape(slice(xs, 0, t, t + 1), {dim(xs, 1), dim(xs, 2)});
 }
 
+SmallVector<Value> ModelBuilder::scan(ValueRange init, ValueRange sequences,
+                                      ScanStep step) {
+  // The body first, in a block of its own: the results' types are those it
+  // yields.
+  auto *block = new Block();
+  for (Value v : init)
+    block->addArgument(v.getType(), loc());
+  for (Value v : sequences) {
+    auto t = cast<RankedTensorType>(v.getType());
+    block->addArgument(
+        RankedTensorType::get(t.getShape().drop_front(), t.getElementType()),
+        loc());
+  }
+  SmallVector<Value> yielded;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(block);
+    yielded = step(block->getArguments().take_front(init.size()),
+                   block->getArguments().drop_front(init.size()));
+    b.create<YieldOp>(loc(), yielded);
+  }
+  int64_t steps = dim(sequences.front(), 0);
+  SmallVector<Type> types;
+  for (auto [i, v] : llvm::enumerate(yielded)) {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (i < init.size()) {
+      types.push_back(t);
+      continue;
+    }
+    SmallVector<int64_t> shape = {steps};
+    llvm::append_range(shape, t.getShape());
+    types.push_back(RankedTensorType::get(shape, t.getElementType()));
+  }
+  auto op = b.create<ScanOp>(loc(), types, init, sequences);
+  op.getBody().push_back(block);
+  return SmallVector<Value>(op.getResults());
+}
+
 Value ModelBuilder::rnnLayer(StringRef prefix, Value xs, Value h,
                              int64_t hidden) {
-  int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
+  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
   auto [wih, whh, bih, bhh] = recurrentParams(prefix, 0, 1, inputs, hidden);
-  SmallVector<Value> outputs;
-  for (int64_t t = 0; t < steps; ++t) {
-    Value x = timeStep(xs, t);
-    h = tanh(add(linear(x, wih, bih), linear(h, whh, bhh)));
-    outputs.push_back(h);
-  }
-  return concat(outputs, 0);
+  auto r = scan({h}, {xs}, [&](ValueRange c, ValueRange x) {
+    Value hn = tanh(add(linear(x[0], wih, bih), linear(c[0], whh, bhh)));
+    return SmallVector<Value>{hn, hn};
+  });
+  return reshape(r[1], {steps * batch, hidden});
 }
 
 Value ModelBuilder::lstmLayer(StringRef prefix, Value xs, Value h, Value c,
                               int64_t hidden) {
-  int64_t steps = dim(xs, 0), inputs = dim(xs, 2);
+  int64_t steps = dim(xs, 0), batch = dim(xs, 1), inputs = dim(xs, 2);
   auto [wih, whh, bih, bhh] = recurrentParams(prefix, 0, 4, inputs, hidden);
-  SmallVector<Value> outputs;
-  for (int64_t t = 0; t < steps; ++t) {
-    Value x = timeStep(xs, t);
-    Value gates = add(linear(x, wih, bih), linear(h, whh, bhh));
+  auto r = scan({h, c}, {xs}, [&](ValueRange s, ValueRange x) {
+    Value gates = add(linear(x[0], wih, bih), linear(s[0], whh, bhh));
     auto gate = [&](int64_t k) {
       return slice(gates, 1, k * hidden, (k + 1) * hidden);
     };
     Value i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = tanh(gate(2)),
           o = sigmoid(gate(3));
-    c = add(mul(f, c), mul(i, g));
-    h = mul(o, tanh(c));
-    outputs.push_back(h);
-  }
-  return concat(outputs, 0);
+    Value cn = add(mul(f, s[1]), mul(i, g));
+    Value hn = mul(o, tanh(cn));
+    return SmallVector<Value>{hn, cn, hn};
+  });
+  return reshape(r[2], {steps * batch, hidden});
 }
 
 Value ModelBuilder::gruCell(const RecurrentParams &p, Value x, Value h) {
@@ -441,12 +462,12 @@ Value ModelBuilder::gru(StringRef prefix, Value xs, SmallVectorImpl<Value> &hs,
                    {steps, batch, hidden});
     RecurrentParams p = recurrentParams(prefix, int64_t(layer), 3, dim(xs, 2),
                                         hidden, weightInit);
-    SmallVector<Value> ys;
-    for (int64_t t = 0; t < steps; ++t) {
-      hs[layer] = gruCell(p, timeStep(xs, t), hs[layer]);
-      ys.push_back(hs[layer]);
-    }
-    outputs = concat(ys, 0);
+    auto r = scan({hs[layer]}, {xs}, [&](ValueRange h, ValueRange x) {
+      Value hn = gruCell(p, x[0], h[0]);
+      return SmallVector<Value>{hn, hn};
+    });
+    hs[layer] = r[0];
+    outputs = reshape(r[1], {steps * batch, hidden});
   }
   return outputs;
 }
@@ -483,10 +504,11 @@ Value ModelBuilder::seq2seqAttention(Value src, Value srcLens, Value decIn,
     cells.push_back(recurrentParams("decoder.rnn", l, 3,
                                     l == 0 ? embed + hidden : hidden, hidden,
                                     "xavier_uniform"));
-  SmallVector<Value> outputs;
-  for (int64_t t = 0; t < tgtSteps; ++t) {
+  // One decoder step per target token: the states of the layers carried.
+  auto r = scan(hs, {ys}, [&](ValueRange state, ValueRange y) {
     // query = hidden_state[-1]: [B, 1, H] against keys [B, T, H].
-    Value q = reshape(linear(hs.back(), wq, Value()), {batch, 1, hidden});
+    SmallVector<Value> next(state);
+    Value q = reshape(linear(next.back(), wq, Value()), {batch, 1, hidden});
     Value features = tanh(add(q, keys));                  // [B, T, H]
     Value scores = reshape(linear(features, wv, Value()), // [B, T, 1]
                            {batch, 1, srcSteps});
@@ -497,22 +519,24 @@ Value ModelBuilder::seq2seqAttention(Value src, Value srcLens, Value decIn,
                                                     b.getBoolAttr(false),
                                                     b.getBoolAttr(false)),
                             {batch, hidden});
-    Value x = concat({context, timeStep(ys, t)}, 1);
+    Value x = concat({context, y[0]}, 1);
     for (int64_t l = 0; l < layers; ++l) {
       if (l > 0 && dropoutP > 0)
         x = dropout(x, dropoutP);
-      hs[l] = gruCell(cells[l], x, hs[l]);
-      x = hs[l];
+      next[size_t(l)] = gruCell(cells[size_t(l)], x, next[size_t(l)]);
+      x = next[size_t(l)];
     }
-    outputs.push_back(x);
-  }
+    next.push_back(x);
+    return next;
+  });
+  Value outputs = reshape(r.back(), {tgtSteps * batch, hidden});
   double bound = 1.0 / std::sqrt(double(hidden));
   Value dw =
       param("decoder.dense.weight", {tgtVocab, hidden}, "xavier_uniform");
   Value db = param("decoder.dense.bias", {tgtVocab},
                    "uniform(-" + std::to_string(bound) + ", " +
                        std::to_string(bound) + ")");
-  return linear(concat(outputs, 0), dw, db);
+  return linear(outputs, dw, db);
 }
 
 Value ModelBuilder::concat(ValueRange xs, int64_t dimension) {

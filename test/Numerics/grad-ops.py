@@ -148,4 +148,17 @@ for lens in (torch.tensor([2, 5]), torch.tensor([[1, 2, 4, 5], [3, 0, 2, 1]])):
     (dx,) = vjp(lambda t: book_masked_softmax(t, lens), [x], g)
     check_op(c, f"masked_softmax_backward lens {list(lens.shape)}", "masked_softmax_backward",
              [("g", g), ("y", book_masked_softmax(x, lens)), ("v", lens)], dx)
+
+
+# layer_norm_backward: autograd through F.layer_norm (dx, dweight, dbias),
+# from the statistics native_layer_norm saves.
+for shape in ((64, 10, 32), (5, 7)):
+    d = shape[-1]
+    x, w, b = torch.randn(*shape) * 2 + 1, torch.randn(d), torch.randn(d)
+    g = torch.randn(*shape)
+    _, mean, rstd = torch.native_layer_norm(x, [d], w, b, 1e-5)
+    refs = vjp(lambda t, u, v: F.layer_norm(t, [d], u, v, 1e-5), [x, w, b], g)
+    check_op(c, f"layer_norm_backward {list(shape)}", "layer_norm_backward",
+             [("g", g), ("x", x), ("w", w), ("m", mean.reshape(shape[:-1])),
+              ("s", rstd.reshape(shape[:-1]))], list(refs))
 c.finish()

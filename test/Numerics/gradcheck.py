@@ -123,6 +123,11 @@ check(c, "adaptive_avg_pool2d_backward", "adaptive_avg_pool2d_backward", [("g", 
 check(c, "batch_norm_backward", "batch_norm_backward",
       [("g", r(4, 3, 2, 2)), ("x", r(4, 3, 2, 2)), ("w", r(3)), ("m", r(3)), ("s", pos(3))],
       [(4, 3, 2, 2), (3,), (3,)])
+check(c, "layer_norm (all three results)", "layer_norm", [("x", r(2, 3, 5)), ("g", r(5)), ("b", r(5))],
+      [(2, 3, 5), (2, 3), (2, 3)], "eps = 1.000000e-02 : f64")
+check(c, "layer_norm_backward", "layer_norm_backward",
+      [("g", r(2, 3, 5)), ("x", r(2, 3, 5)), ("w", r(5)), ("m", r(2, 3)), ("s", pos(2, 3))],
+      [(2, 3, 5), (5,), (5,)])
 check(c, "slice_backward", "slice_backward", [("g", r(3, 4))], [(3, 10)],
       arr("input_shape", (3, 10)) + ", dim = 1, start = 1, step = 2")
 c.finish()

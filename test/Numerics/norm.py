@@ -27,4 +27,16 @@ for i, (shape, eps, momentum) in enumerate([((256, 120), 1e-5, 0.1), ((8, 6, 24,
     yi = F.batch_norm(x, rm, rv, g, b, training=False, eps=eps)
     check_op(c, f"batch_norm_inference #{i} {list(shape)}", "batch_norm_inference", ops, yi,
              f"eps = {eps:.6e} : f64")
+
+# layer_norm: torch.native_layer_norm's output, mean and rstd (PyTorch keeps
+# the statistics as [..., 1]; d2l drops the normalised dimension).
+for i, (shape, eps) in enumerate([((64, 10, 32), 1e-5), ((5, 7), 1e-3), ((3,), 1e-5)]):
+    d = shape[-1]
+    x = torch.randn(*shape) * 3 + 1.5
+    g, b = torch.randn(d), torch.randn(d)
+    y, mean, rstd = torch.native_layer_norm(x, [d], g, b, eps)
+    c.close(f"layer_norm #{i}: F.layer_norm is native_layer_norm's output", y,
+            F.layer_norm(x, [d], g, b, eps), 0)
+    check_op(c, f"layer_norm #{i} {list(shape)}", "layer_norm", [("x", x), ("g", g), ("b", b)],
+             [y, mean.reshape(shape[:-1]), rstd.reshape(shape[:-1])], f"eps = {eps:.6e} : f64")
 c.finish()

@@ -7,7 +7,9 @@
 # from the same weights, one-hot batch and initial state: loss (relative
 # 1e-5), the clipped gradients and the parameters after the step (1e-4).
 # Clipping is checked where it acts (norm 0.01, below the gradient's) and,
-# for the GRU, where it does not (norm 100).
+# for the GRU, where it does not (norm 100). The recurrence is one d2l.scan
+# in the model: @forward as written (the reference evaluator runs the scan
+# step by step) and as --d2l-unroll expands it both give the book's logits.
 import os
 import re
 import sys
@@ -17,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from d2lmodels import RNNModel, rnn_lm_batch
-from d2ltest import Checker, load_safetensors, run_tool, save_safetensors, tool
+from d2ltest import Checker, evaluate, load_safetensors, run_tool, save_safetensors, tool
 
 models_dir = sys.argv[1]
 c = Checker()
@@ -38,6 +40,18 @@ for name, layer, clips in [("gru_lm", nn.GRU, (0.01, 100.0)), ("rnn_lm", nn.RNN,
     inputs, Y, state, cell, feed = rnn_lm_batch(net, layer is nn.LSTM)
     inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
     save_safetensors(inp, feed)
+
+    with torch.no_grad():
+        want, _ = net(inputs, (state, cell) if layer is nn.LSTM else state)
+    unrolled = os.path.join(tmp, f"{name}-unrolled.mlir")
+    run_tool([tool("d2lc-opt"), src, "--d2l-unroll", "-o", unrolled])
+    c.true(f"{name}: one d2l.scan, none after --d2l-unroll",
+           text.count("d2l.scan") == 1 and "d2l.scan" not in open(unrolled).read())
+    fwd = {k: v for k, v in feed.items() if k not in ("labels", "lr")}
+    for how, path in (("scan", src), ("unrolled", unrolled)):
+        got = evaluate(path, fwd)
+        c.close(f"{name}: @forward ({how}, reference evaluator) gives the book's logits",
+                got["logits"], want, 1e-5)
 
     for clip in clips:
         cu = os.path.join(tmp, f"{name}-{clip}.cu")

@@ -133,10 +133,18 @@ public:
   /// `xs` [T, B, inputs] from the state `h` [B, hidden]: the parameters
   /// `<prefix>.weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`
   /// (gates r, z, n in PyTorch's order), initialised as PyTorch does
-  /// (uniform in ±1/sqrt(hidden)). Returns the outputs as [T B, hidden].
+  /// (uniform in ±1/sqrt(hidden)), as one d2l.scan over the steps. Returns
+  /// the outputs as [T B, hidden].
   Value gruLayer(StringRef prefix, Value xs, Value h, int64_t hidden);
   /// xs[t] of a time-major [T, B, inputs] sequence, as [B, inputs].
   Value timeStep(Value xs, int64_t t);
+  /// A d2l.scan over the leading dimension of `sequences`: `step` gets the
+  /// carried values (from `init`) and step t of each sequence and returns
+  /// the new carried values followed by the step's outputs. Returns the
+  /// final carried values, then each output stacked over the steps [T, ...].
+  using ScanStep = llvm::function_ref<SmallVector<Value>(ValueRange carried,
+                                                         ValueRange steps)>;
+  SmallVector<Value> scan(ValueRange init, ValueRange sequences, ScanStep step);
   /// nn.RNN(inputs, hidden) (tanh, one layer), the same way.
   Value rnnLayer(StringRef prefix, Value xs, Value h, int64_t hidden);
   /// nn.LSTM(inputs, hidden) (one layer; gates i, f, g, o in PyTorch's

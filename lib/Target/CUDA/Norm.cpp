@@ -151,6 +151,68 @@ LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
        << "    }\n  }\n";
     return success();
   }
+  if (f == "ln_fwd" || f == "ln_bwd_input" || f == "ln_bwd_params") {
+    // layer_norm over rows of D (the last dimension), in double: a thread
+    // per row (forward, grad_input) or per column (grad_weight, grad_bias).
+    RankedTensorType x = l.params[f == "ln_fwd" ? 0 : 1];
+    int64_t d = x.getShape().back(), rows = x.getNumElements() / d;
+    std::string dd = literal(double(d), Float64Type::get(l.op->getContext()));
+    os << "  D2L_THREADS {\n"
+       << "    const long long k = (long long)blockIdx.x * 256 + "
+          "threadIdx.x;\n";
+    if (f == "ln_fwd") {
+      // a0 = x, a1 = w, a2 = b -> a3 = y, a4 = mean, a5 = rstd.
+      double eps = cast<LayerNormOp>(l.op).getEps().convertToDouble();
+      os << "    if (k < " << str(rows) << ") {\n"
+         << "      const long long base = k * " << str(d) << ";\n"
+         << "      double m = 0, v = 0;\n"
+         << "      for (long long j = 0; j < " << str(d) << "; ++j)\n"
+         << "        m += a0[base + j];\n"
+         << "      m /= " << dd << ";\n"
+         << "      for (long long j = 0; j < " << str(d) << "; ++j) {\n"
+         << "        const double c = (double)a0[base + j] - m;\n"
+         << "        v += c * c;\n      }\n"
+         << "      const double r = 1.0 / sqrt(v / " << dd << " + "
+         << literal(eps, Float64Type::get(l.op->getContext())) << ");\n"
+         << "      for (long long j = 0; j < " << str(d) << "; ++j)\n"
+         << "        a3[base + j] = (" << T
+         << ")(((double)a0[base + j] - m) * r * (double)a1[j] + "
+            "(double)a2[j]);\n"
+         << "      a4[k] = (" << T << ")m;\n"
+         << "      a5[k] = (" << T << ")r;\n"
+         << "    }\n  }\n";
+    } else if (f == "ln_bwd_input") {
+      // a0 = dy, a1 = x, a2 = w, a3 = mean, a4 = rstd -> a5 = dx.
+      os << "    if (k < " << str(rows) << ") {\n"
+         << "      const long long base = k * " << str(d) << ";\n"
+         << "      const double m = a3[k], r = a4[k];\n"
+         << "      double s1 = 0, s2 = 0;\n"
+         << "      for (long long j = 0; j < " << str(d) << "; ++j) {\n"
+         << "        const double g = (double)a0[base + j] * a2[j];\n"
+         << "        s1 += g;\n"
+         << "        s2 += g * ((double)a1[base + j] - m) * r;\n      }\n"
+         << "      for (long long j = 0; j < " << str(d) << "; ++j) {\n"
+         << "        const double g = (double)a0[base + j] * a2[j];\n"
+         << "        const double xhat = ((double)a1[base + j] - m) * r;\n"
+         << "        a5[base + j] = (" << T << ")(r / " << dd << " * (" << dd
+         << " * g - s1 - xhat * s2));\n      }\n"
+         << "    }\n  }\n";
+    } else {
+      // a0 = dy, a1 = x, a2 = mean, a3 = rstd -> a4 = Σ dy x̂, a5 = Σ dy.
+      os << "    if (k < " << str(d) << ") {\n"
+         << "      double sw = 0, sb = 0;\n"
+         << "      for (long long row = 0; row < " << str(rows)
+         << "; ++row) {\n"
+         << "        const double dy = a0[row * " << str(d) << " + k];\n"
+         << "        sw += dy * ((double)a1[row * " << str(d)
+         << " + k] - a2[row]) * a3[row];\n"
+         << "        sb += dy;\n      }\n"
+         << "      a4[k] = (" << T << ")sw;\n"
+         << "      a5[k] = (" << T << ")sb;\n"
+         << "    }\n  }\n";
+    }
+    return success();
+  }
   if (f == "bn_finalize") {
     // a0 = partial sums [2, tiles, C] (double), a1 = running mean, a2 =
     // running var -> a3 = mean, a4 = invstd, a5, a6 = new running stats.

@@ -627,3 +627,63 @@ func.func @masked_softmax_rank(%x: tensor<8x6xf32>, %l: tensor<8xi64>) {
   %0 = d2l.masked_softmax %x, %l : (tensor<8x6xf32>, tensor<8xi64>) -> tensor<8x6xf32>
   return
 }
+
+// -----
+
+func.func @layer_norm_weight(%x: tensor<4x8xf32>, %w: tensor<4xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{'d2l.layer_norm' op expects weight of shape [8] but got 'tensor<4xf32>'}}
+  %y, %m, %s = d2l.layer_norm %x, %w, %b : (tensor<4x8xf32>, tensor<4xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_backward_stats(%g: tensor<4x8xf32>, %x: tensor<4x8xf32>, %w: tensor<8xf32>, %m: tensor<8xf32>) {
+  // expected-error @+1 {{'d2l.layer_norm_backward' op expects mean and rstd of type 'tensor<4xf32>' but got 'tensor<8xf32>' and 'tensor<8xf32>'}}
+  %0:3 = d2l.layer_norm_backward %g, %x, %w, %m, %m : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+func.func @scan_steps(%h0: tensor<2xf32>, %a: tensor<5x2xf32>, %b: tensor<4x2xf32>) {
+  // expected-error @+1 {{'d2l.scan' op sequence 1 has 4 steps but sequence 0 has 5}}
+  %h = d2l.scan (%h0) over (%a, %b) : (tensor<2xf32>, tensor<5x2xf32>, tensor<4x2xf32>) -> (tensor<2xf32>) {
+  ^bb0(%hp: tensor<2xf32>, %x: tensor<2xf32>, %y: tensor<2xf32>):
+    d2l.yield %hp : tensor<2xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @scan_yield(%h0: tensor<2xf32>, %a: tensor<5x3xf32>) {
+  // expected-error @+1 {{'d2l.scan' op body must yield the carried values 'tensor<2xf32>' first but yields 'tensor<3xf32>'}}
+  %h = d2l.scan (%h0) over (%a) : (tensor<2xf32>, tensor<5x3xf32>) -> (tensor<3xf32>) {
+  ^bb0(%hp: tensor<2xf32>, %x: tensor<3xf32>):
+    d2l.yield %x : tensor<3xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @scan_results(%h0: tensor<2xf32>, %a: tensor<5x2xf32>) {
+  // expected-error @+1 {{'d2l.scan' op result 1 must be 'tensor<5x2xf32>' but is 'tensor<2xf32>'}}
+  %h, %ys = d2l.scan (%h0) over (%a) : (tensor<2xf32>, tensor<5x2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
+  ^bb0(%hp: tensor<2xf32>, %x: tensor<2xf32>):
+    d2l.yield %hp, %x : tensor<2xf32>, tensor<2xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @scan_no_sequence(%h0: tensor<2xf32>) {
+  // expected-error @+1 {{'d2l.scan' op needs at least one sequence (its leading dimension is the number of steps)}}
+  %h = d2l.scan (%h0) over () : (tensor<2xf32>) -> (tensor<2xf32>) {
+  ^bb0(%hp: tensor<2xf32>):
+    d2l.yield %hp : tensor<2xf32>
+  }
+  return
+}

@@ -190,3 +190,29 @@ func.func @masked_softmax(%x: tensor<8x4x6xf32>, %l: tensor<8xi64>, %lq: tensor<
   %1 = d2l.masked_softmax_backward %x, %0, %lq : (tensor<8x4x6xf32>, tensor<8x4x6xf32>, tensor<8x4xi32>) -> tensor<8x4x6xf32>
   return %0, %1 : tensor<8x4x6xf32>, tensor<8x4x6xf32>
 }
+
+// CHECK-LABEL: func.func @layer_norm
+func.func @layer_norm(%x: tensor<4x3x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>, %g: tensor<4x3x8xf32>)
+    -> (tensor<4x3x8xf32>, tensor<8xf32>) {
+  // CHECK: d2l.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {eps = 1.000000e-03 : f64} : (tensor<4x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<4x3x8xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
+  %y, %m, %s = d2l.layer_norm %x, %w, %b {eps = 1.000000e-03 : f64} : (tensor<4x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<4x3x8xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
+  // CHECK: d2l.layer_norm_backward %{{.*}} : (tensor<4x3x8xf32>, tensor<4x3x8xf32>, tensor<8xf32>, tensor<4x3xf32>, tensor<4x3xf32>) -> (tensor<4x3x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  %dx, %dw, %db = d2l.layer_norm_backward %g, %x, %w, %m, %s : (tensor<4x3x8xf32>, tensor<4x3x8xf32>, tensor<8xf32>, tensor<4x3xf32>, tensor<4x3xf32>) -> (tensor<4x3x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %dx, %dw : tensor<4x3x8xf32>, tensor<8xf32>
+}
+
+// CHECK-LABEL: func.func @scan
+func.func @scan(%h0: tensor<2x4xf32>, %xs: tensor<5x2x4xf32>, %w: tensor<4x4xf32>)
+    -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+  // CHECK: d2l.scan(%{{.*}}) over(%{{.*}}) : (tensor<2x4xf32>, tensor<5x2x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+  // CHECK: ^bb0(%{{.*}}: tensor<2x4xf32>, %{{.*}}: tensor<2x4xf32>):
+  // CHECK: d2l.yield %{{.*}}, %{{.*}} : tensor<2x4xf32>, tensor<2x4xf32>
+  %h, %ys = d2l.scan (%h0) over (%xs) : (tensor<2x4xf32>, tensor<5x2x4xf32>) -> (tensor<2x4xf32>, tensor<5x2x4xf32>) {
+  ^bb0(%hp: tensor<2x4xf32>, %x: tensor<2x4xf32>):
+    %l = d2l.linear %hp, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+    %a = d2l.add %l, %x : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+    %t = d2l.tanh %a : tensor<2x4xf32>
+    d2l.yield %t, %t : tensor<2x4xf32>, tensor<2x4xf32>
+  }
+  return %h, %ys : tensor<2x4xf32>, tensor<5x2x4xf32>
+}

@@ -546,6 +546,61 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// layer_norm's operands: an input of rank >= 1 normalised over its last
+/// dimension D, weight and bias [D]; returns the statistics' type (the
+/// input's shape without the last dimension).
+static FailureOr<RankedTensorType> checkLayerNorm(const ShapeError &err,
+                                                  Type inputType, Type weight,
+                                                  Type bias, double eps) {
+  auto input = tensorOf(inputType);
+  if (!input || input.getRank() < 1)
+    return err("expects an input of rank 1 or more but got ", inputType);
+  int64_t d = input.getShape().back();
+  Type et = input.getElementType();
+  if (failed(expectVector(err, weight, "weight", d, et)) ||
+      failed(expectVector(err, bias, "bias", d, et)))
+    return failure();
+  if (!(eps > 0))
+    return err("expects 'eps' > 0 but got ", eps);
+  return tensor(input.getShape().drop_back(), et);
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type x = adaptor.getInput().getType();
+  auto stats = checkLayerNorm(err, x, adaptor.getWeight().getType(),
+                              adaptor.getBias().getType(),
+                              adaptor.getEps().convertToDouble());
+  if (failed(stats))
+    return failure();
+  results.append({x, *stats, *stats});
+  return success();
+}
+
+LogicalResult LayerNormBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  Type x = adaptor.getInput().getType();
+  Type w = adaptor.getWeight().getType();
+  auto stats = checkLayerNorm(err, x, w, w, 1.0);
+  if (failed(stats))
+    return failure();
+  if (adaptor.getGradOutput().getType() != x)
+    return err("expects grad_output of the input's type ", x, " but got ",
+               adaptor.getGradOutput().getType());
+  if (adaptor.getMean().getType() != *stats ||
+      adaptor.getRstd().getType() != *stats)
+    return err("expects mean and rstd of type ", *stats, " but got ",
+               adaptor.getMean().getType(), " and ",
+               adaptor.getRstd().getType());
+  results.append({x, w, w});
+  return success();
+}
+
 LogicalResult BatchNormInferenceOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
@@ -1290,6 +1345,63 @@ bool mlir::d2l::isFusibleElementwise(Operation *op) {
 bool mlir::d2l::isEpilogueRoot(Operation *op) {
   return isa<Conv2dOp, ConvTranspose2dOp, Conv2dBackwardInputOp, LinearOp,
              MatmulOp, BatchMatmulOp>(op);
+}
+
+int64_t ScanOp::getLength() {
+  auto t = dyn_cast<RankedTensorType>(getSequences().front().getType());
+  return t && t.getRank() > 0 ? t.getDimSize(0) : 0;
+}
+
+LogicalResult ScanOp::verify() {
+  if (getSequences().empty())
+    return emitOpError() << "needs at least one sequence (its leading "
+                            "dimension is the number of steps)";
+  int64_t steps = -1;
+  SmallVector<Type> args(getInit().getTypes());
+  for (auto [i, s] : llvm::enumerate(getSequences())) {
+    auto t = cast<RankedTensorType>(s.getType());
+    if (t.getRank() < 1 || t.getDimSize(0) < 1)
+      return emitOpError() << "sequence " << i
+                           << " needs a leading dimension of 1 or more steps "
+                              "but has type "
+                           << t;
+    if (steps >= 0 && t.getDimSize(0) != steps)
+      return emitOpError() << "sequence " << i << " has " << t.getDimSize(0)
+                           << " steps but sequence 0 has " << steps;
+    steps = t.getDimSize(0);
+    args.push_back(
+        RankedTensorType::get(t.getShape().drop_front(), t.getElementType()));
+  }
+  Block &block = getBlock();
+  if (TypeRange(block.getArgumentTypes()) != TypeRange(args))
+    return emitOpError() << "body must take the carried values and one step "
+                            "of each sequence, "
+                         << TypeRange(args) << ", but takes "
+                         << TypeRange(block.getArgumentTypes());
+  auto yield = cast<YieldOp>(block.getTerminator());
+  size_t carried = getInit().size();
+  TypeRange yielded = yield.getValues().getTypes();
+  if (yielded.size() < carried ||
+      yielded.take_front(carried) != getInit().getTypes())
+    return emitOpError() << "body must yield the carried values "
+                         << getInit().getTypes() << " first but yields "
+                         << yielded;
+  if (getNumResults() != yielded.size())
+    return emitOpError() << "has " << getNumResults()
+                         << " results but its body yields " << yielded.size();
+  for (size_t i = 0; i < yielded.size(); ++i) {
+    Type expected = yielded[i];
+    if (i >= carried) {
+      auto t = cast<RankedTensorType>(yielded[i]);
+      SmallVector<int64_t> shape = {steps};
+      llvm::append_range(shape, t.getShape());
+      expected = RankedTensorType::get(shape, t.getElementType());
+    }
+    if (getResult(i).getType() != expected)
+      return emitOpError() << "result " << i << " must be " << expected
+                           << " but is " << getResult(i).getType();
+  }
+  return success();
 }
 
 LogicalResult FusedOp::verify() {

@@ -1,6 +1,7 @@
 //===- Autodiff.cpp - symbolic differentiation over d2l IR ----------------===//
 
 #include "d2l/Dialect/D2L/Transforms/Autodiff.h"
+#include "d2l/Dialect/D2L/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -19,6 +20,8 @@ FailureOr<SmallVector<Value>>
 mlir::d2l::buildReverseMode(OpBuilder &builder, Block &body,
                             ArrayRef<Value> outputs, ArrayRef<Value> seeds,
                             ArrayRef<Value> wrt) {
+  if (failed(expectUnrolled(body.getParentOp(), "differentiation")))
+    return failure();
   Block::iterator end = builder.getInsertionPoint();
   SmallVector<Operation *> ops;
   for (Operation &op : llvm::make_range(body.begin(), end))
@@ -114,6 +117,8 @@ mlir::d2l::buildReverseMode(OpBuilder &builder, Block &body,
 LogicalResult
 mlir::d2l::buildForwardMode(OpBuilder &builder, Block &body,
                             llvm::DenseMap<Value, Value> &tangents) {
+  if (failed(expectUnrolled(body.getParentOp(), "differentiation")))
+    return failure();
   SmallVector<Operation *> ops;
   for (Operation &op : body.without_terminator())
     ops.push_back(&op);

@@ -10,6 +10,9 @@ using namespace mlir;
 LogicalResult mlir::d2l::runPipeline(ModuleOp module,
                                      const PipelineOptions &options) {
   PassManager pm(module.getContext());
+  // Recurrences stated once (d2l.scan) become their steps first: every later
+  // pass sees plain dataflow.
+  pm.addPass(createD2LUnroll());
   if (options.batch > 0) {
     D2LSetBatchOptions o;
     o.batch = options.batch;

@@ -530,6 +530,22 @@ private:
                  pointwiseGrid(n0), {});
           return success();
         })
+        .Case<LayerNormOp, LayerNormBackwardOp>([&](Operation *) {
+          // A thread per row of the last dimension; the backward's weight
+          // and bias gradients a thread per column.
+          auto x = cast<RankedTensorType>(t0);
+          int64_t d = x.getShape().back();
+          if (isa<LayerNormOp>(op)) {
+            launch(op, "", "ln_fwd", t0, in, out, threadGrid(n0 / d), {});
+            return success();
+          }
+          launch(op, "input", "ln_bwd_input", t0, in, {out[0]},
+                 threadGrid(n0 / d), {});
+          launch(op, "params", "ln_bwd_params", t0,
+                 {in[0], in[1], in[3], in[4]}, {out[1], out[2]}, threadGrid(d),
+                 {});
+          return success();
+        })
         .Case<SumOp, MeanOp>([&](Operation *) {
           return reduceLaunch(op, "", t0, in[0], out[0],
                               numElements(op->getOperand(0)) / n0, n0);
@@ -660,6 +676,8 @@ struct SchedulePass : impl::D2LScheduleBase<SchedulePass> {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
+      if (failed(expectUnrolled(func, "code generation")))
+        return signalPassFailure();
       FunctionScheduler scheduler(func, names, counter);
       if (failed(scheduler.run()))
         return signalPassFailure();

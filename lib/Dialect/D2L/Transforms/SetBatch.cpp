@@ -36,6 +36,8 @@ struct SetBatchPass : impl::D2LSetBatchBase<SetBatchPass> {
   LogicalResult rewrite(func::FuncOp func) {
     if (func.isExternal())
       return success();
+    if (failed(expectUnrolled(func, "--d2l-set-batch")))
+      return failure();
     // The old batch size: dimension 0 of the data inputs, which must agree.
     std::optional<int64_t> oldBatch;
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {

@@ -406,6 +406,33 @@ def D2L_BatchNormOp : D2L_ShapedOp<"batch_norm", [D2L_Differentiable]> {
                  D2L_FloatTensor:$new_running_var);
 }
 
+def D2L_LayerNormOp : D2L_ShapedOp<"layer_norm", [D2L_Differentiable]> {
+  let summary = "layer normalisation over the last dimension "
+                "(torch.nn.functional.layer_norm)";
+  let description = [{
+    Normalises each row of `input` (its last dimension, of size D) with the
+    row's own statistics, then scales by `weight` and shifts by `bias` ([D]
+    each), as `nn.LayerNorm(D)`:
+    `y = (x - mean) * rstd * weight + bias`, `rstd = 1 / sqrt(var + eps)`,
+    `var` the biased variance of the row.
+
+    The results are `y` and the row statistics `mean` and `rstd` (the input's
+    shape without its last dimension), which the backward pass uses, as
+    PyTorch saves them.
+
+    ```mlir
+    %y, %mean, %rstd = d2l.layer_norm %x, %g, %b
+        : (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>)
+        -> (tensor<64x10x32xf32>, tensor<64x10xf32>, tensor<64x10xf32>)
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$input, D2L_FloatTensor:$weight,
+                   D2L_FloatTensor:$bias,
+                   DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs D2L_FloatTensor:$result, D2L_FloatTensor:$mean,
+                 D2L_FloatTensor:$rstd);
+}
+
 def D2L_BatchNormInferenceOp : D2L_ShapedOp<"batch_norm_inference", [D2L_Differentiable]> {
   let summary = "batch normalisation, inference form "
                 "(torch.nn.functional.batch_norm, training=False)";
@@ -1042,6 +1069,30 @@ def D2L_BatchNormBackwardOp : D2L_ShapedOp<"batch_norm_backward",
                  D2L_FloatTensor:$grad_bias);
 }
 
+def D2L_LayerNormBackwardOp : D2L_ShapedOp<"layer_norm_backward",
+                                           [D2L_Differentiable]> {
+  let summary = "gradient of layer_norm";
+  let description = [{
+    From `grad_output`, the forward `input`, `weight` and the saved row
+    statistics `mean` and `rstd`, computes, per row with
+    `x̂ = (x - mean) rstd`, `g = dy weight` and D values per row,
+    `grad_input = rstd / D (D g - Σg - x̂ Σ(g x̂))`,
+    `grad_weight = Σ_rows(dy x̂)` and `grad_bias = Σ_rows dy`.
+
+    ```mlir
+    %dx, %dg, %db = d2l.layer_norm_backward %dy, %x, %g, %mean, %rstd
+        : (tensor<64x10x32xf32>, tensor<64x10x32xf32>, tensor<32xf32>,
+           tensor<64x10xf32>, tensor<64x10xf32>)
+        -> (tensor<64x10x32xf32>, tensor<32xf32>, tensor<32xf32>)
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$input,
+                   D2L_FloatTensor:$weight, D2L_FloatTensor:$mean,
+                   D2L_FloatTensor:$rstd);
+  let results = (outs D2L_FloatTensor:$grad_input, D2L_FloatTensor:$grad_weight,
+                 D2L_FloatTensor:$grad_bias);
+}
+
 def D2L_MaskedSoftmaxBackwardOp : D2L_ShapedOp<"masked_softmax_backward",
                                                [D2L_Differentiable]> {
   let summary = "gradient of masked_softmax through its output";
@@ -1209,9 +1260,55 @@ def D2L_FusedOp : D2L_Op<"fused", [IsolatedFromAbove, Pure,
   }];
 }
 
+def D2L_ScanOp : D2L_Op<"scan", [AttrSizedOperandSegments,
+    RecursiveMemoryEffects, SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "a loop over the leading dimension of sequences, carrying "
+                "state (jax.lax.scan)";
+  let description = [{
+    Runs its body once per step t = 0 .. T-1, T the leading dimension of
+    every `sequences` operand (at least one; all the same T). The body's
+    arguments are the carried values (first `init`, then what the previous
+    step yielded) followed by step t of each sequence (`sequences[i][t]`,
+    without the leading dimension). `d2l.yield` gives the new carried values
+    (of `init`'s types) and then the step's outputs. The results are the
+    final carried values and then each output stacked over the steps ([T,
+    ...]). The body may use values defined above it (parameters, the
+    encoder's outputs); the step count is static.
+
+    This is how a model states a recurrence once instead of T times;
+    `--d2l-unroll` expands it into T copies of the body before
+    differentiation, so the derivative, the saved values of every step, the
+    memory report and recomputation apply to the unrolled steps.
+
+    ```mlir
+    %h, %ys = d2l.scan (%h0) over (%xs)
+        : (tensor<32x256xf32>, tensor<35x32x28xf32>)
+        -> (tensor<32x256xf32>, tensor<35x32x256xf32>) {
+    ^bb0(%hp: tensor<32x256xf32>, %x: tensor<32x28xf32>):
+      ...
+      d2l.yield %hn, %hn : tensor<32x256xf32>, tensor<32x256xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<D2L_AnyTensor>:$init,
+                   Variadic<D2L_AnyTensor>:$sequences);
+  let results = (outs Variadic<D2L_AnyTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $init `)` `over` `(` $sequences `)` attr-dict `:`
+    functional-type(operands, results) $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    Block &getBlock() { return getBody().front(); }
+    /// The number of steps: the sequences' leading dimension.
+    int64_t getLength();
+  }];
+}
+
 def D2L_YieldOp : D2L_Op<"yield", [Pure, Terminator,
-                                  HasParent<"FusedOp">]> {
-  let summary = "the results of a fused group";
+                                  ParentOneOf<["FusedOp", "ScanOp"]>]> {
+  let summary = "the results of a fused group or of a scan step";
   let description = [{
     ```mlir
     d2l.yield %0, %1 : tensor<4x3xf32>, tensor<4x3xf32>

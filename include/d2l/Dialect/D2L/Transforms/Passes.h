@@ -14,6 +14,10 @@ namespace mlir::d2l {
 #define GEN_PASS_DECL
 #include "d2l/Dialect/D2L/Transforms/Passes.h.inc"
 
+/// Fails with an error on the first d2l.scan under `root`: `what` (a pass
+/// or an analysis) needs the steps unrolled (--d2l-unroll).
+LogicalResult expectUnrolled(Operation *root, StringRef what);
+
 #define GEN_PASS_REGISTRATION
 #include "d2l/Dialect/D2L/Transforms/Passes.h.inc"
 

@@ -5,6 +5,30 @@
 
 include "mlir/Pass/PassBase.td"
 
+def D2LUnroll : Pass<"d2l-unroll", "ModuleOp"> {
+  let summary = "Unroll every d2l.scan into its steps";
+  let description = [{
+    Replaces each `d2l.scan` of T steps by T copies of its body: step t reads
+    `sequences[i][t]` (a `d2l.slice` of the leading dimension and a
+    `d2l.reshape` that drops it) and the values the previous copy yielded;
+    the stacked outputs are the steps' outputs concatenated along dimension
+    0 and reshaped to [T, ...]. Every copy of a `d2l.dropout` gets a salt of
+    its own (the largest salt of the function plus one, and so on), so each
+    step draws an independent mask, as PyTorch does. Nested scans are
+    unrolled from the inside out.
+
+    The pipeline of `d2lc` runs it first: differentiation, the memory report
+    and recomputation then see every step and its saved values. Passes that
+    cannot look inside a scan (batch rewriting, differentiation, scheduling)
+    stop with an error that names this pass.
+
+    ```
+    d2lc-opt --d2l-unroll models/gru_lm.mlir
+    ```
+  }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
 def D2LSetBatch : Pass<"d2l-set-batch", "ModuleOp"> {
   let summary = "Rewrite a model's batch size and re-infer every shape";
   let description = [{
