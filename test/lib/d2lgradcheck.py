@@ -4,7 +4,10 @@ For an op with float operands a_i and results y_k, the test function is
 L = sum_k sum(y_k * r_k) with fixed random r_k. --d2l-grad builds dL/da_i
 (reverse mode), --d2l-jvp builds dL along tangents v_i (forward mode), and
 both are compared with the central difference (L(a + h v) - L(a - h v)) / 2h
-along random directions v, evaluated in f64 (d2lc-run --f64).
+along random directions v, evaluated in f64 (d2lc-run --f64), and with
+each other (the dot-product test <J^T r, v> = <r, J v>, to 1e-7: the test
+functions are typed f32, so constants such as 1/n in the derivatives of the
+normalisations are f32 values, 6e-8 apart from the evaluator's f64).
 """
 
 import os
@@ -93,3 +96,8 @@ def check(checker, what, op, operands, out_shapes, attrs="", wrt=None, direction
                          f"<grad, v> {vjp:.10g}, finite difference {fd:.10g}, rel err {e1:.1e}")
             checker.true(f"{what} JVP direction {d}", e2 <= tol,
                          f"jvp {jvp:.10g}, finite difference {fd:.10g}, rel err {e2:.1e}")
+            # The dot-product test: <J^T r, v> (reverse) = <r, J v> (forward),
+            # exact up to the f32 constants of the derivatives.
+            e3 = rel(vjp, jvp)
+            checker.true(f"{what} dot product direction {d}", e3 <= 1e-7,
+                         f"<J^T r, v> {vjp:.15g}, <r, J v> {jvp:.15g}, rel err {e3:.1e}")
