@@ -10,7 +10,10 @@
 #   the model in eval mode;
 # - the degenerate cases at batch size 1 (Inputs/degenerate.mlir): BN
 #   without a following ReLU, a conv output used twice, ReLU before BN;
-#   and the residual block at batch size 1.
+#   and the residual block at batch size 1;
+# - @train_step with --early-update (each parameter and momentum buffer
+#   updated right after its gradient, in place), fused and unfused, against
+#   PyTorch too.
 import os
 import sys
 import tempfile
@@ -53,14 +56,17 @@ def path(name):
     return os.path.join(tmp, name)
 
 
-def compile_model(src, tag, batch, train, fuse):
-    out = path(f"{tag}-{batch}-{'train' if train else 'fwd'}-{'f' if fuse else 'u'}.cu")
+def compile_model(src, tag, batch, train, fuse, early=False):
+    out = path(f"{tag}-{batch}-{'train' if train else 'fwd'}-{'f' if fuse else 'u'}"
+               f"{'-early' if early else ''}.cu")
     args = [tool("d2lc"), src, "--batch", str(batch), "-o", out]
     if train:
         args += ["--train", "--momentum", str(MOMENTUM), "--weight-decay", str(WD),
                  "--emit-grads"]
     if not fuse:
         args.append("--no-fuse")
+    if early:
+        args.append("--early-update")
     run_tool(args)
     return out
 
@@ -131,6 +137,10 @@ def check_model(tag, src, make, shape, batch, forward=True):
     compare_step(f"{tag} b{batch} train_step unfused vs PyTorch:", unfused, ref, noise)
     compare_step(f"{tag} b{batch} train_step fused vs unfused:", fused,
                  {k: unfused[k] for k in ref}, noise)
+    for fuse in (True, False):
+        early = run(compile_model(src, tag, batch, True, fuse, early=True), "train_step", inputs)
+        compare_step(f"{tag} b{batch} train_step {'fused' if fuse else 'unfused'}, early "
+                     f"in-place updates, vs PyTorch:", early, ref, noise)
 
 
 check_model("lenet_bn", os.path.join(models_dir, "lenet_bn.mlir"), *MODELS["lenet_bn"], 32)

@@ -234,17 +234,20 @@ int benchMemory() {
                          : std::string("as in the model"))
                << "\n";
   llvm::outs() << "model                       saved        arena        "
-                  "bound        naive saved nofuse arena nofuse      PyTorch "
-                  " /torch\n";
+                  "bound        naive saved nofuse arena nofuse  arena early "
+                  "     PyTorch  /torch\n";
   for (const std::string &path : inputs) {
     std::string name = llvm::sys::path::stem(path).str();
     std::string text = readFile(path);
     d2l::PipelineOptions o;
     o.batch = batch;
     auto fused = stepMemory(text, name, o);
+    o.earlyUpdate = true;
+    auto early = stepMemory(text, name, o);
+    o.earlyUpdate = false;
     o.fuse = false;
     auto unfused = stepMemory(text, name, o);
-    if (failed(fused) || failed(unfused))
+    if (failed(fused) || failed(unfused) || failed(early))
       return fail("cannot compile " + path);
     // The batch the model ran with, for PyTorch.
     int64_t n = batch;
@@ -256,15 +259,18 @@ int benchMemory() {
     auto torch = runTorch("saved " + name + " " + std::to_string(n));
     double t = torch.count("saved_bytes") ? torch["saved_bytes"] : 0;
     llvm::outs() << llvm::format(
-        "%-20s %12lld %12llu %12llu %12llu %12lld %12llu %12.0f %7.2f\n",
+        "%-20s %12lld %12llu %12llu %12llu %12lld %12llu %12llu %12.0f "
+        "%7.2f\n",
         name.c_str(), (long long)fused->m.savedBytes,
         (unsigned long long)fused->m.arena,
         (unsigned long long)fused->m.lowerBound,
         (unsigned long long)fused->m.naive, (long long)unfused->m.savedBytes,
-        (unsigned long long)unfused->m.arena, t,
+        (unsigned long long)unfused->m.arena,
+        (unsigned long long)early->m.arena, t,
         t > 0 ? double(fused->m.savedBytes) / t : 0.0);
   }
-  llvm::outs() << "(saved: bytes kept for the backward pass; PyTorch: "
+  llvm::outs() << "(arena early: fused, with --early-update; saved: bytes "
+                  "kept for the backward pass; PyTorch: "
                   "saved_tensors_hooks, one count per storage, without "
                   "parameters and input)\n";
   return 0;

@@ -86,6 +86,13 @@ static cl::opt<bool>
            cl::desc("Do not fuse: one kernel per op (the unfused variant)"),
            cl::cat(category));
 
+static cl::opt<bool> earlyUpdate(
+    "early-update",
+    cl::desc("With --train: update each parameter right after its gradient "
+             "is complete, in place (--d2l-early-update): a lower peak, one "
+             "launch per parameter instead of one for all"),
+    cl::cat(category));
+
 static cl::opt<bool>
     report("report",
            cl::desc("Print, per function, the kernel launches, the distinct "
@@ -195,6 +202,7 @@ int main(int argc, char **argv) {
   options.l1 = l1;
   options.emitGrads = emitGrads;
   options.fuse = !noFuse;
+  options.earlyUpdate = earlyUpdate;
   options.rematBudget = rematBudget;
   options.rematPolicy = rematPolicy;
   options.rematObjective = rematObjective;

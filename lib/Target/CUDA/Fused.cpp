@@ -110,21 +110,25 @@ LogicalResult mlir::d2l::cuda::printFused(llvm::raw_ostream &os,
     return success();
   }
   if (fused.getKind() == "multi") {
-    // Result r owns blocks [start_r, start_r + ceil(n_r / 1024)).
+    // Section k (results of one type computed together, see multiSections)
+    // owns blocks [start_k, start_k + ceil(n_k / 1024)).
     auto yield = cast<YieldOp>(block.getTerminator());
     int64_t start = 0;
-    for (unsigned r = 0; r < fused.getNumResults(); ++r) {
-      auto space = cast<RankedTensorType>(fused.getResult(r).getType());
+    for (auto [k, section] : llvm::enumerate(multiSections(fused))) {
+      auto space =
+          cast<RankedTensorType>(fused.getResult(section.front()).getType());
       int64_t n = space.getNumElements(), blocks = (n + 1023) / 1024;
-      // The ops this result needs.
+      // The ops these results need.
       llvm::SmallPtrSet<Operation *, 16> slice;
-      SmallVector<Value> work{yield.getValues()[r]};
+      SmallVector<Value> work;
+      for (unsigned r : section)
+        work.push_back(yield.getValues()[r]);
       while (!work.empty()) {
         Operation *def = work.pop_back_val().getDefiningOp();
         if (def && slice.insert(def).second)
           llvm::append_range(work, def->getOperands());
       }
-      os << "  " << (r ? "else " : "") << "if (blockIdx.x < " << start + blocks
+      os << "  " << (k ? "else " : "") << "if (blockIdx.x < " << start + blocks
          << "u) {\n"
          << "    const long long base = (long long)(blockIdx.x - " << start
          << "u) * 1024;\n"
@@ -133,7 +137,7 @@ LogicalResult mlir::d2l::cuda::printFused(llvm::raw_ostream &os,
          << "        const long long i = base + e * 256 + threadIdx.x;\n"
          << "        if (i >= " << str(n) << ")\n          break;\n";
       if (failed(printFusedElement(os, "        ", fused, "i", space, slice,
-                                   {r}, nullptr, "")))
+                                   section, nullptr, "")))
         return failure();
       os << "      }\n    }\n  }\n";
       start += blocks;

@@ -14,6 +14,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -1402,6 +1403,71 @@ LogicalResult ScanOp::verify() {
                            << " but is " << getResult(i).getType();
   }
   return success();
+}
+
+llvm::SmallSetVector<unsigned, 8> mlir::d2l::multiInputsOf(FusedOp op,
+                                                           unsigned r) {
+  llvm::SmallSetVector<unsigned, 8> inputs;
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  auto yield = cast<YieldOp>(op.getBlock().getTerminator());
+  SmallVector<Value> work{yield.getValues()[r]};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      inputs.insert(arg.getArgNumber());
+      continue;
+    }
+    Operation *def = v.getDefiningOp();
+    if (def && seen.insert(def).second)
+      llvm::append_range(work, def->getOperands());
+  }
+  return inputs;
+}
+
+SmallVector<SmallVector<unsigned>> mlir::d2l::multiSections(FusedOp op) {
+  unsigned n = op.getNumResults();
+  // Union-find over the results, joined by shared inputs of more than one
+  // element (a learning rate or a step count is read by every chain).
+  SmallVector<unsigned> parent(n);
+  for (unsigned r = 0; r < n; ++r)
+    parent[r] = r;
+  auto find = [&](unsigned r) {
+    while (parent[r] != r)
+      r = parent[r] = parent[parent[r]];
+    return r;
+  };
+  llvm::DenseMap<unsigned, unsigned> reader;
+  for (unsigned r = 0; r < n; ++r)
+    for (unsigned a : multiInputsOf(op, r)) {
+      auto t = cast<RankedTensorType>(op.getBlock().getArgument(a).getType());
+      if (t.getNumElements() <= 1)
+        continue;
+      auto [it, fresh] = reader.try_emplace(a, r);
+      if (!fresh)
+        parent[find(r)] = find(it->second);
+    }
+  SmallVector<SmallVector<unsigned>> sections;
+  llvm::DenseMap<unsigned, unsigned> sectionOf;
+  for (unsigned r = 0; r < n; ++r) {
+    auto [it, fresh] = sectionOf.try_emplace(find(r), sections.size());
+    if (fresh)
+      sections.emplace_back();
+    sections[it->second].push_back(r);
+  }
+  SmallVector<SmallVector<unsigned>> result;
+  for (auto &s : sections) {
+    bool uniform = llvm::all_of(s, [&](unsigned r) {
+      return op.getResult(r).getType() == op.getResult(s.front()).getType();
+    });
+    if (uniform) {
+      result.push_back(s);
+      continue;
+    }
+    for (unsigned r : s)
+      result.push_back({r});
+  }
+  llvm::sort(result, [](auto &a, auto &b) { return a.front() < b.front(); });
+  return result;
 }
 
 LogicalResult FusedOp::verify() {

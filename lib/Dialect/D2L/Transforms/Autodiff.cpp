@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -166,6 +167,28 @@ std::string mlir::d2l::resultName(func::FuncOp func, unsigned i) {
     if (auto n = func.getResultAttrOfType<StringAttr>(i, key))
       return n.str();
   return "result" + std::to_string(i);
+}
+
+llvm::DenseMap<Value, BlockArgument>
+mlir::d2l::updatedArguments(func::FuncOp func) {
+  Block &body = func.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  llvm::StringMap<BlockArgument> updatable;
+  for (BlockArgument arg : body.getArguments())
+    if (func.getArgAttr(arg.getArgNumber(), kParamAttr) ||
+        func.getArgAttr(arg.getArgNumber(), kStateAttr))
+      updatable[argumentName(func, arg.getArgNumber())] = arg;
+  llvm::DenseMap<Value, int> uses;
+  for (Value v : ret.getOperands())
+    ++uses[v];
+  llvm::DenseMap<Value, BlockArgument> updates;
+  for (auto [k, v] : llvm::enumerate(ret.getOperands())) {
+    auto it = updatable.find(resultName(func, unsigned(k)));
+    if (it != updatable.end() && it->second.getType() == v.getType() &&
+        uses[v] == 1 && !isa<BlockArgument>(v))
+      updates[v] = it->second;
+  }
+  return updates;
 }
 
 std::string mlir::d2l::freshName(func::FuncOp func, StringRef prefix,

@@ -21,7 +21,8 @@ struct Group {
 
 class Fuser {
 public:
-  explicit Fuser(Block &block) : block(block) {
+  Fuser(Block &block, bool separateSinks)
+      : block(block), separateSinks(separateSinks) {
     unsigned i = 0;
     for (Operation &op : block)
       position[&op] = i++;
@@ -44,7 +45,7 @@ public:
     for (auto &g : groups)
       if (g->members.size() == 1 && g->kind == "elementwise" && isSink(*g))
         sinks.push_back(g.get());
-    if (sinks.size() >= 2) {
+    if (sinks.size() >= 2 && !separateSinks) {
       Group multi;
       multi.kind = "multi";
       for (Group *g : sinks)
@@ -62,6 +63,8 @@ public:
 
 private:
   Block &block;
+  /// Each update where it is (--d2l-early-update) instead of one launch.
+  bool separateSinks;
   llvm::DenseMap<Operation *, unsigned> position;
   llvm::DenseMap<Operation *, Group *> groupOf;
   std::vector<std::unique_ptr<Group>> groups;
@@ -184,10 +187,11 @@ private:
 };
 
 struct FuseElementwisePass : impl::D2LFuseElementwiseBase<FuseElementwisePass> {
+  using D2LFuseElementwiseBase::D2LFuseElementwiseBase;
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (!func.isExternal()) {
-        Fuser(func.getBody().front()).run();
+        Fuser(func.getBody().front(), earlyUpdate).run();
         // The saved values are now results of the fused groups.
         markSavedValues(func);
       }

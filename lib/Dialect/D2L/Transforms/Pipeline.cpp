@@ -41,6 +41,8 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
     if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
       forward.erase();
   PassManager schedule(module.getContext());
+  if (options.train && options.earlyUpdate)
+    schedule.addPass(createD2LEarlyUpdate());
   if (options.fuse) {
     // Training: conv + BN + activation fused forward and backward;
     // inference (and eval_step): BN folded into the conv's weights; then
@@ -61,7 +63,9 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
   }
   if (options.fuse) {
     schedule.addPass(createD2LFoldBatchNorm());
-    schedule.addPass(createD2LFuseElementwise());
+    D2LFuseElementwiseOptions o;
+    o.earlyUpdate = options.train && options.earlyUpdate;
+    schedule.addPass(createD2LFuseElementwise(o));
   }
   schedule.addPass(createD2LSchedule());
   return schedule.run(module);

@@ -93,6 +93,17 @@ public:
     for (Operation &op : body)
       position[&op] = unsigned(ops.size()), ops.push_back(&op);
     forward = lossCone(func);
+    // New values of parameters and states that the scheduler writes over the
+    // argument (an elementwise op that reads it last): no bytes of their own.
+    for (auto [v, a] : updatedArguments(func)) {
+      Operation *def = v.getDefiningOp();
+      if (isFusibleElementwise(def) && !isa<BroadcastToOp>(def) &&
+          llvm::is_contained(def->getOperands(), Value(a)) &&
+          llvm::all_of(a.getUsers(), [&](Operation *u) {
+            return u == def || u->isBeforeInBlock(def);
+          }))
+        inPlaceUpdates.insert(v);
+    }
     // Views share their source's storage.
     for (BlockArgument a : body.getArguments())
       storage[a] = a;
@@ -147,6 +158,7 @@ public:
   };
   llvm::DenseMap<Value, Uses> uses;
   llvm::DenseSet<Value> candidateSet;
+  llvm::DenseSet<Value> inPlaceUpdates;
   std::vector<Candidate> candidates;
 
   bool isBackwardUser(Operation *user) {
@@ -263,7 +275,8 @@ public:
     // Original values: dropped ones live for their forward readers only.
     for (Operation *op : ops)
       for (Value r : op->getResults()) {
-        if (storage.lookup(r) != r || isa<ConstantOp>(op))
+        if (storage.lookup(r) != r || isa<ConstantOp>(op) ||
+            inPlaceUpdates.contains(r))
           continue;
         live(at(position[op]), at(lastUse(r, dropped.contains(r))), bytesOf(r));
       }

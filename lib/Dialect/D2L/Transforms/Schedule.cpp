@@ -85,6 +85,7 @@ public:
       int64_t id = newBuffer(kind, arg.getType(), argumentName(func, i));
       buffers[id].first = -1;
       bufferOf[arg] = id;
+      valuesOf[id].push_back(arg);
       argBuffers.push_back(id);
     }
     for (Operation &op : body.without_terminator())
@@ -164,6 +165,9 @@ private:
   std::map<int64_t, SmallVector<Value>> valuesOf;
   llvm::DenseSet<Operation *> forward;
   llvm::DenseSet<Value> returned;
+  /// Returned values that are the new value of a parameter or state
+  /// argument (the result carries its name): the argument they update.
+  llvm::DenseMap<Value, BlockArgument> updates;
   int64_t launchCount = 0;
 
   /// Forward ops (what a scalar loss in result 0 depends on) and returned
@@ -172,6 +176,7 @@ private:
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     for (Value v : ret.getOperands())
       returned.insert(v);
+    updates = updatedArguments(func);
     auto loss = ret.getNumOperands()
                     ? dyn_cast<RankedTensorType>(ret.getOperand(0).getType())
                     : RankedTensorType();
@@ -214,6 +219,85 @@ private:
     return id;
   }
 
+  /// Whether `op` reads nothing of buffer `id` after itself: every value the
+  /// buffer holds is used by `op` or by ops before it.
+  bool lastReader(Operation *op, int64_t id) {
+    return llvm::all_of(valuesOf[id], [&](Value u) {
+      return llvm::all_of(u.getUsers(), [&](Operation *user) {
+        return user == op || user->isBeforeInBlock(op);
+      });
+    });
+  }
+
+  /// The operand of an elementwise op or an elementwise group (not a GEMM
+  /// epilogue) that is the argument `arg` which its result `r` updates,
+  /// when the op is the argument's last reader: the update is then written
+  /// over the parameter (or momentum) itself, as PyTorch's optimizers do,
+  /// and the new value takes no memory of its own.
+  std::optional<unsigned> updateInPlace(Operation *op, Value r,
+                                        BlockArgument arg) {
+    // In a GEMM epilogue (the weight gradient's GEMM followed by the
+    // update), the argument must not be an operand of the GEMM itself: each
+    // output element is computed, then its epilogue reads the parameter's
+    // element and stores over it.
+    Operation *root = nullptr;
+    if (auto fused = dyn_cast<FusedOp>(op))
+      if (fused.getKind() == "epilogue")
+        root = &fused.getBlock().front();
+    if (!(isFusibleElementwise(op) && !isa<BroadcastToOp>(op)) &&
+        !isa<FusedOp>(op))
+      return std::nullopt;
+    if (!bufferOf.count(arg) || !lastReader(op, bufferOf.lookup(arg)))
+      return std::nullopt;
+    for (OpOperand &operand : op->getOpOperands()) {
+      if (operand.get() != Value(arg) || arg.getType() != r.getType())
+        continue;
+      if (root &&
+          llvm::is_contained(root->getOperands(),
+                             Value(cast<FusedOp>(op).getBlock().getArgument(
+                                 operand.getOperandNumber()))))
+        return std::nullopt;
+      return operand.getOperandNumber();
+    }
+    return std::nullopt;
+  }
+
+  /// Per result of a `multi` group (the optimizer's update of every
+  /// parameter in one launch), the input it is written over: the parameter
+  /// or state it updates, when no other section of the group reads it.
+  /// With `oneSection` (an elementwise group with several results: one
+  /// thread computes them all for an element) the whole group is a section.
+  SmallVector<std::optional<unsigned>> multiInPlace(FusedOp fused,
+                                                    bool oneSection = false) {
+    SmallVector<std::optional<unsigned>> result(fused.getNumResults());
+    SmallVector<SmallVector<unsigned>> sections;
+    if (oneSection)
+      sections.push_back(llvm::to_vector(
+          llvm::seq<unsigned>(0, unsigned(fused.getNumResults()))));
+    else
+      sections = multiSections(fused);
+    for (auto [k, section] : llvm::enumerate(sections))
+      for (unsigned r : section) {
+        BlockArgument arg = updates.lookup(fused.getResult(r));
+        if (!arg)
+          continue;
+        std::optional<unsigned> j =
+            updateInPlace(fused, fused.getResult(r), arg);
+        if (!j)
+          continue;
+        // Only this section may read it (it loads every input before it
+        // stores); and no other result of the group writes over it.
+        bool alone = true;
+        for (auto [k2, other] : llvm::enumerate(sections))
+          if (k2 != k)
+            for (unsigned r2 : other)
+              alone &= !multiInputsOf(fused, r2).contains(*j);
+        if (alone && !llvm::is_contained(result, j))
+          result[r] = j;
+      }
+    return result;
+  }
+
   /// The operand whose buffer an elementwise op (or elementwise group) can
   /// write its result into: same type, a transient buffer of the result's
   /// kind (an activation or a gradient, never an argument, a saved value or
@@ -221,6 +305,10 @@ private:
   /// Each element is read before it is written by the same thread, so the
   /// kernel is correct in place (gradient accumulation, ReLU after an add).
   std::optional<unsigned> inPlaceOperand(Operation *op) {
+    if (op->getNumResults() == 1)
+      if (auto arg = updates.lookup(op->getResult(0)))
+        if (auto k = updateInPlace(op, op->getResult(0), arg))
+          return k;
     bool elementwise = isFusibleElementwise(op) && !isa<BroadcastToOp>(op);
     // In an epilogue group, the inputs only the epilogue reads (a GEMM's
     // operands are read everywhere while outputs are stored).
@@ -376,10 +464,21 @@ private:
     SmallVector<Arg> out;
     SmallVector<int64_t> outIds;
     std::optional<unsigned> inPlace = inPlaceOperand(op);
+    SmallVector<std::optional<unsigned>> inPlaceOf(op->getNumResults(),
+                                                   inPlace);
+    auto fusedOp = dyn_cast<FusedOp>(op);
+    if (fusedOp && fusedOp.getKind() == "multi")
+      inPlaceOf = multiInPlace(fusedOp);
+    else if (fusedOp && fusedOp.getKind() == "elementwise" &&
+             op->getNumResults() > 1)
+      inPlaceOf = multiInPlace(fusedOp, /*oneSection=*/true);
+    bool anyInPlace = llvm::any_of(
+        inPlaceOf, [](std::optional<unsigned> k) { return k.has_value(); });
     for (OpResult r : op->getResults()) {
-      int64_t id = inPlace ? bufferOf.lookup(op->getOperand(*inPlace))
-                           : resultBuffer(r, op->getName().stripDialect());
-      if (inPlace) {
+      std::optional<unsigned> k = inPlaceOf[r.getResultNumber()];
+      int64_t id = k ? bufferOf.lookup(op->getOperand(*k))
+                     : resultBuffer(r, op->getName().stripDialect());
+      if (k) {
         bufferOf[r] = id;
         valuesOf[id].push_back(r);
       }
@@ -423,15 +522,22 @@ private:
             return success();
           }
           if (kind == "multi") {
-            // Each result owns a contiguous range of blocks.
+            // Each section owns a contiguous range of blocks.
             int64_t blocks = 0;
-            for (Value r : fused.getResults())
-              blocks += pointwiseGrid(numElements(r))[0];
-            launch(op, "", "fused_multi", t0, in, out, {blocks, 1, 1},
-                   {b.getNamedAttr("per_thread",
-                                   b.getI64IntegerAttr(kPerThread))});
+            for (auto &section : multiSections(fused))
+              blocks += pointwiseGrid(
+                  numElements(fused.getResult(section.front())))[0];
+            SmallVector<NamedAttribute> extra{
+                b.getNamedAttr("per_thread", b.getI64IntegerAttr(kPerThread))};
+            if (anyInPlace)
+              extra.push_back(
+                  b.getNamedAttr("in_place", b.getI64IntegerAttr(1)));
+            launch(op, "", "fused_multi", t0, in, out, {blocks, 1, 1}, extra);
             return success();
           }
+          if (anyInPlace && !inPlace)
+            elementwiseExtra.push_back(
+                b.getNamedAttr("in_place", b.getI64IntegerAttr(1)));
           launch(op, "", "fused", t0, in, out, pointwiseGrid(n0),
                  elementwiseExtra);
           return success();

@@ -15,6 +15,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
 
 #include "d2l/Dialect/D2L/IR/D2LDialect.h.inc"
 
@@ -100,6 +101,17 @@ bool isFusibleElementwise(Operation *op);
 /// elementwise epilogue (conv2d, conv_transpose2d, conv2d_backward_input,
 /// linear, matmul, batch_matmul).
 bool isEpilogueRoot(Operation *op);
+
+/// The sections of a `multi` group, each computed by its own range of
+/// blocks: results whose chains read a common input of more than one
+/// element are in one section (computed together, element by element, all
+/// inputs read before any result is stored: the optimizer update of a
+/// parameter and of its momentum), the others alone. A section whose results
+/// would differ in type is split into single results. In order of first
+/// result.
+SmallVector<SmallVector<unsigned>> multiSections(FusedOp op);
+/// The block arguments of `op`'s body that result `r`'s chain reads.
+llvm::SmallSetVector<unsigned, 8> multiInputsOf(FusedOp op, unsigned r);
 } // namespace mlir::d2l
 
 #endif // D2L_DIALECT_D2L_IR_D2L_H

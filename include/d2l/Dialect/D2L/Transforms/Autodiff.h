@@ -43,6 +43,12 @@ std::string argumentName(func::FuncOp func, unsigned i);
 /// "result<i>").
 std::string resultName(func::FuncOp func, unsigned i);
 
+/// The returned values of `func` that are new values of its parameters or
+/// states (a result named like a d2l.param or d2l.state argument, of its
+/// type, not the argument itself), each with the argument it updates; a
+/// value returned more than once is left out.
+llvm::DenseMap<Value, BlockArgument> updatedArguments(func::FuncOp func);
+
 /// "<prefix>.<name>", or "<prefix>2.<name>", "<prefix>3.<name>", ... when
 /// the function already names an argument or result so (a gradient of a
 /// gradient function gets grad2.*).

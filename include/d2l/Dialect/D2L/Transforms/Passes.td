@@ -234,7 +234,35 @@ def D2LFuseElementwise : Pass<"d2l-fuse-elementwise", "ModuleOp"> {
     every other input is defined before the group starts, so the group runs
     where its first op was (a GEMM epilogue where the GEMM was). Finally the groups whose results only leave the function
     (the update of every parameter and momentum buffer in a training step)
-    merge into one launch. Each group becomes a `d2l.fused` op.
+    merge into one launch, unless `early-update` keeps each where it is (see
+    `--d2l-early-update`). Each group becomes a `d2l.fused` op.
+  }];
+  let options = [
+    Option<"earlyUpdate", "early-update", "bool", /*default=*/"false",
+           "Keep each parameter's update where it is instead of merging "
+           "all of them into one launch at the end">,
+  ];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
+def D2LEarlyUpdate : Pass<"d2l-early-update", "ModuleOp"> {
+  let summary = "Move each parameter's optimizer update to right after its "
+                "gradient is complete";
+  let description = [{
+    In a function that returns new values of its parameters and states (a
+    training step), the update chains are the elementwise ops whose results
+    reach only those returned values (SGD's `w - lr g`, the momentum buffer,
+    Adam's moments, and the gradient's last accumulation). Each connected
+    chain moves to right after the last of its inputs and of the other
+    readers of the parameters and states it updates. The scheduler then
+    writes the update over the parameter in place and the gradient dies at
+    once instead of waiting for the end of the backward pass, which lowers
+    the step's peak memory. With gradient clipping by global norm every
+    update waits for the norm, as it must.
+
+    ```
+    d2lc-opt --d2l-train-step --d2l-simplify --d2l-early-update model.mlir
+    ```
   }];
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }

@@ -31,6 +31,9 @@ struct PipelineOptions {
   /// The fusion passes (--d2l-fuse-conv-bn-relu in training,
   /// --d2l-fold-bn, --d2l-fuse-elementwise); false gives one kernel per op.
   bool fuse = true;
+  /// Each parameter's update right after its gradient, in place
+  /// (--d2l-early-update): a lower peak, one launch per parameter.
+  bool earlyUpdate = false;
   /// --d2l-remat when a budget (or policy sqrt) is given.
   std::string rematBudget;
   std::string rematPolicy = "auto";
