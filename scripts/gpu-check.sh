@@ -12,8 +12,10 @@
 #   and torch.compile side by side, the 10000x1000x2000 matmul, the RNN /
 #   GRU / LSTM language models against the book's RNNModel, fused against
 #   unfused (a conv-BN-ReLU block; LeNet-BN, the residual block and ResNet-18
-#   at batch 32), and d2lc-train (LeNet on Fashion-MNIST, the GRU on Tom
-#   Sawyer). Each check stands alone (an error is recorded, the next runs);
+#   at batch 32), the translation models' Adam step against the book's on
+#   PyTorch, ResNet-18 with --early-update, and d2lc-train (LeNet on
+#   Fashion-MNIST, the GRU on Tom Sawyer, both translation models on
+#   LibreOffice's pairs). Each check stands alone (an error is recorded, the next runs);
 #   none starts after --budget seconds (GPU_CHECK_ARGS="--budget 300").
 #   Results go to $OUT (summary.txt, summary.json, logs).
 #===----------------------------------------------------------------------===#
@@ -76,7 +78,16 @@ PY
       -o "$BUNDLE/${m}_clip1.cu"
   done
   "$BIN/d2lc" "$ROOT/models/lenet.mlir" --train --arch sm_90 -o "$BUNDLE/lenet_d2l.cu"
-  mkdir -p "$BUNDLE/data"
+  # The translation models as d2lc-train takes them (Adam, clipping at 1),
+  # and ResNet-18 with the updates right after their gradients.
+  for m in seq2seq_attention transformer; do
+    "$BIN/d2lc" "$ROOT/models/$m.mlir" --train --optimizer adam --clip-norm 1 \
+      --arch sm_90 -o "$BUNDLE/${m}_adam.cu"
+  done
+  "$BIN/d2lc" "$ROOT/models/resnet18.mlir" --train --arch sm_90 --batch 32 \
+    --early-update -o "$BUNDLE/resnet18_early.cu"
+  mkdir -p "$BUNDLE/data/mo"
+  cp /var/cache/d2lc/libreoffice-l10n-fr/*.mo "$BUNDLE/data/mo/"
   cp /usr/share/datasets/fashion-mnist/*.gz \
     /usr/share/gocode/src/github.com/pierrec/lz4/testdata/Mark.Twain-Tom.Sawyer.txt \
     "$BUNDLE/data/"

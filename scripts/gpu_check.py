@@ -13,7 +13,11 @@ gpu-bundle/ with the runtime alone:
      RNNModel on the GPU, and tokens per second;
   5. fused against unfused (a conv-BN-ReLU block, LeNet-BN, the residual
      block and ResNet-18 at batch 32);
-  6. d2lc-train: LeNet on Fashion-MNIST with the book's settings on the GPU.
+  6. d2lc-train: LeNet on Fashion-MNIST with the book's settings on the GPU;
+  7. the translation models (seq2seq with attention, the Transformer; Adam,
+     clipping at 1): d2lc's step against the book's model on PyTorch, and
+     d2lc-train --task seq2seq on LibreOffice's pairs (loss, BLEU, tokens/s);
+  8. ResNet-18 at batch 32 with --early-update against the default.
 
 Every section and model is checked on its own: an error is recorded in the
 summary and the next one runs. Nothing new starts after --budget seconds.
@@ -42,8 +46,10 @@ sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
-from d2lmodels import (CNN_MODELS, MODELS, RNNModel, biases_before_bn,  # noqa: E402
-                       randomize, rnn_lm_batch, state_tensors, with_philox_dropout)
+from d2lmodels import (CNN_MODELS, MODELS, EncoderDecoder, RNNModel,  # noqa: E402
+                       Seq2SeqAttentionDecoder, Seq2SeqEncoder, biases_before_bn,
+                       book_transformer, randomize, rnn_lm_batch, state_tensors,
+                       with_philox_dropout)
 from d2ltest import load_safetensors, rel_err, save_safetensors  # noqa: E402
 
 LR, MOMENTUM, WD, SEED = 0.1, 0.9, 1e-3, 77
@@ -305,9 +311,11 @@ def check_lm(c, name, device):
           f"{'cuDNN' if device == 'cuda' else 'CPU'})  one step vs PyTorch: loss {errs['loss']:.1e}, max {worst[1]:.1e} ({worst[0]})")
 
 
-def check_fusion(c, name):
+def check_fusion(c, name, variant="unfused"):
+    """The default compilation against `variant` (unfused, or early: the
+    updates right after their gradients, in place)."""
     fused = os.path.join(c.args.bundle, f"{name}_fused.cu")
-    unfused = os.path.join(c.args.bundle, f"{name}_unfused.cu")
+    unfused = os.path.join(c.args.bundle, f"{name}_{variant}.cu")
     man = json.loads(re.search(r"D2LC-MANIFEST-BEGIN\s*(.*?)\s*D2LC-MANIFEST-END",
                                open(fused).read(), re.S).group(1).lstrip("/ \n"))
     entry = next(e for e in man["entries"] if e["name"] == "train_step")
@@ -333,9 +341,10 @@ def check_fusion(c, name):
                               / max(v.double().abs().max().item(), 1e-3)
                               for k, v in outs["unfused"].items() if v.is_floating_point())
     res["speedup"] = res["unfused_step_s"] / res["fused_step_s"]
-    c.summary.setdefault("fusion", {})[name] = res
-    c.say(f"fusion {name:15s} batch {batch[0]:4d}  fused {res['fused_step_s'] * 1e3:9.3f} ms"
-          f"  unfused {res['unfused_step_s'] * 1e3:9.3f} ms  unfused/fused "
+    c.summary.setdefault("fusion" if variant == "unfused" else variant, {})[name] = res
+    c.say(f"{'fusion' if variant == 'unfused' else variant} {name:15s} batch {batch[0]:4d}  "
+          f"fused {res['fused_step_s'] * 1e3:9.3f} ms"
+          f"  {variant} {res['unfused_step_s'] * 1e3:9.3f} ms  {variant}/fused "
           f"{res['speedup']:.2f}x  first-step loss rel diff {res['loss_rel_diff']:.1e}, "
           f"tensors {res['max_rel_diff']:.1e}")
 
@@ -443,6 +452,77 @@ def check_train_lm(c, device):
           f"{' | '.join(ppl + speed + sample)} ({wall:.1f} s wall)")
 
 
+def check_seq2seq(c, name, device):
+    """One Adam step with clipping at 1 (batch 64, 10 steps): d2lc against the
+    book's model on PyTorch (the same loss: cross-entropy over the valid
+    target tokens, divided by B T), step times and tokens per second."""
+    cu = os.path.join(c.args.bundle, f"{name}_adam.cu")
+    text = open(cu).read()
+    man = json.loads(re.search(r"D2LC-MANIFEST-BEGIN\s*(.*?)\s*D2LC-MANIFEST-END",
+                               text, re.S).group(1).lstrip("/ \n"))
+    tensors = {t["name"]: t["shape"] for t in man["tensors"]}
+    src = tensors["encoder.embedding.weight"][0]
+    tgt = tensors["decoder.embedding.weight"][0]
+    B, T = 64, 10
+    g = torch.Generator().manual_seed(3)
+    X = torch.randint(0, src, (B, T), generator=g)
+    X_len = torch.randint(1, T + 1, (B,), generator=g)
+    dec_X = torch.randint(0, tgt, (B, T), generator=g)
+    Y = torch.randint(0, tgt, (B, T), generator=g)
+    Y_len = torch.randint(1, T + 1, (B,), generator=g)
+    labels = Y.clone()
+    labels[torch.arange(T)[None, :] >= Y_len[:, None]] = -1
+    inp = os.path.join(c.tmp, f"{name}-in.safetensors")
+    save_safetensors(inp, {"X": X, "X_valid_len": X_len, "dec_X": dec_X,
+                           "labels": labels.T.reshape(-1), "lr": torch.tensor(0.005),
+                           "seed": torch.tensor(3, dtype=torch.int64)})
+    ours = c.d2lc_time(cu, inp, c.args.repeats, ("--seed", "0"))
+    if name == "transformer":
+        net = book_transformer(src, tgt)
+    else:
+        net = EncoderDecoder(Seq2SeqEncoder(src, 32, 32, 2, 0.1),
+                             Seq2SeqAttentionDecoder(tgt, 32, 32, 2, 0.1))
+    dev = torch.device(device)
+    net = net.to(dev).train()
+    opt = torch.optim.Adam(net.parameters(), lr=0.005)
+    Xd, Ld, Dd, Yd = X.to(dev), X_len.to(dev), dec_X.to(dev), labels.to(dev)
+
+    def step():
+        logits = net(Xd, Dd, Ld)
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        loss = F.cross_entropy(logits.reshape(B * T, -1), Yd.reshape(-1), ignore_index=-1,
+                               reduction="sum") / (B * T)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+
+    theirs = torch_time(step, device, c.args.repeats)
+    res = {"d2lc_step_s": ours, "torch_step_s": theirs, "d2lc_tokens_per_s": B * T / ours,
+           "torch_tokens_per_s": B * T / theirs}
+    c.summary.setdefault("seq2seq", {})[name] = res
+    c.say(f"{name:18s} batch {B} x {T}: d2lc {ours * 1e3:8.3f} ms ({B * T / ours:9.0f} tokens/s)"
+          f"  PyTorch eager {theirs * 1e3:8.3f} ms ({B * T / theirs:9.0f} tokens/s)"
+          f"  eager/d2lc {theirs / ours:.2f}")
+
+
+def check_train_seq2seq(c, name, device):
+    """d2lc-train --task seq2seq on LibreOffice's pairs: Adam at 0.005."""
+    cu = os.path.join(c.args.bundle, f"{name}_adam.cu")
+    corpus = os.path.join(c.args.bundle, "data", "mo")
+    t0 = time.perf_counter()
+    out = c.run([os.path.join(c.args.bin, "d2lc-train"), cu, "--corpus", corpus, "--epochs",
+                 str(c.args.seq2seq_epochs), "--lr", "0.005", "--backend", c.backend],
+                timeout=max(60.0, c.left() + 60))
+    wall = time.perf_counter() - t0
+    with open(os.path.join(c.args.out, f"train-{name}.log"), "w") as f:
+        f.write(out)
+    lines = out.splitlines()
+    keep = [l for l in lines if "epoch" in l][-1:] + [l for l in lines if "BLEU" in l][-1:]
+    c.say(f"d2lc-train {name} {c.args.seq2seq_epochs} epochs on {device}: "
+          f"{' | '.join(keep)} ({wall:.1f} s wall)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", required=True)
@@ -457,9 +537,12 @@ def main():
     ap.add_argument("--data", default="")
     ap.add_argument("--train-epochs", type=int, default=10)
     ap.add_argument("--lm-epochs", type=int, default=10)
+    ap.add_argument("--seq2seq-models", default="seq2seq_attention,transformer")
+    ap.add_argument("--seq2seq-epochs", type=int, default=10)
     ap.add_argument("--budget", type=float, default=420.0,
                     help="seconds after which no new check starts")
-    ap.add_argument("--sections", default="compile,models,sanitize,matmul,lm,fusion,train,profile")
+    ap.add_argument("--sections",
+                    default="compile,models,sanitize,matmul,lm,seq2seq,fusion,early,train,profile")
     ap.add_argument("--sanitize-models", default="lenet_bn")
     ap.add_argument("--profile-models", default="resnet18")
     args = ap.parse_args()
@@ -500,14 +583,24 @@ def main():
         for name in args.lm_models.split(","):
             if have(f"{name}_clip1.cu"):
                 c.guarded(name, check_lm, c, name, device)
+    if "seq2seq" in sections:
+        for name in args.seq2seq_models.split(","):
+            if have(f"{name}_adam.cu"):
+                c.guarded(name, check_seq2seq, c, name, device)
     if "fusion" in sections:
         for name in args.fusion_models.split(","):
             if have(f"{name}_fused.cu") and have(f"{name}_unfused.cu"):
                 c.guarded("fusion " + name, check_fusion, c, name)
+    if "early" in sections and have("resnet18_fused.cu") and have("resnet18_early.cu"):
+        c.guarded("early resnet18", check_fusion, c, "resnet18", "early")
     if "train" in sections and have("lenet_d2l.cu"):
         c.guarded("train", check_train, c, device)
     if "train" in sections and have("gru_lm_clip1.cu") and have("data"):
         c.guarded("train lm", check_train_lm, c, device)
+    if "train" in sections and have("data/mo"):
+        for name in args.seq2seq_models.split(","):
+            if have(f"{name}_adam.cu"):
+                c.guarded("train " + name, check_train_seq2seq, c, name, device)
     if "models" in sections:
         for name in large:
             if have(f"{name}_train.cu"):
