@@ -29,7 +29,7 @@ if [ "${1:-}" = "--prepare" ]; then
   rm -rf "$BUNDLE" && mkdir -p "$BUNDLE/vendor"
   for f in "$ROOT"/models/*.mlir; do
     m=$(basename "$f" .mlir)
-    case "$m" in *_lm|transformer_block) continue ;; esac
+    case "$m" in *_lm|transformer_block|seq2seq_attention|transformer) continue ;; esac
     loss=cross_entropy; [ "$m" = linear_regression ] && loss=mse
     "$BIN/d2lc" "$f" --train --loss $loss --momentum 0.9 --weight-decay 0.001 \
       --arch sm_90 -o "$BUNDLE/${m}_train.cu"
