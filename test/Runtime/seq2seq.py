@@ -22,7 +22,11 @@
 #    loss, every gradient and every parameter after the step, relative
 #    1e-4. d2lc's loss is the mean over the B T positions of the
 #    cross-entropy of the valid ones, which is the book's MaskedSoftmaxCELoss
-#    summed over the batch (`l.sum()`) divided by B.
+#    summed over the batch (`l.sum()`) divided by B;
+#  - the book's own train_seq2seq step: `d2lc --loss-scale B` differentiates
+#    B times that loss, which is `MaskedSoftmaxCELoss(...).sum()`, then the
+#    book's grad_clipping at 1 (acting): the clipped gradients and the
+#    parameters after an SGD step, relative 1e-4.
 import os
 import re
 import sys
@@ -30,12 +34,33 @@ import tempfile
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from d2lmodels import (EncoderDecoder, Seq2SeqAttentionDecoder, Seq2SeqEncoder,
-                       book_transformer, xavier_init_weights)
+                       book_transformer, sequence_mask, xavier_init_weights)
 from d2ltest import Checker, run_compiled, run_tool, tool
 
 models_dir = sys.argv[1]
 c = Checker()
+
+
+class MaskedSoftmaxCELoss(nn.CrossEntropyLoss):  # the book's
+    def forward(self, pred, label, valid_len):
+        weights = torch.ones_like(label)
+        weights = sequence_mask(weights, valid_len)
+        self.reduction = 'none'
+        unweighted_loss = super(MaskedSoftmaxCELoss, self).forward(
+            pred.permute(0, 2, 1), label)
+        weighted_loss = (unweighted_loss * weights).mean(dim=1)
+        return weighted_loss
+
+
+def grad_clipping(net, theta):  # the book's
+    params = [p for p in net.parameters() if p.requires_grad]
+    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+    if norm > theta:
+        for param in params:
+            param.grad[:] *= theta / norm
+    return norm
 tmp = tempfile.mkdtemp()
 B, T = 64, 10
 
@@ -113,6 +138,28 @@ def check(name, make_net, causal_in_training):
             p -= lr * p.grad
     for k, v in net.state_dict().items():
         c.close(f"{name}: {k} after the step", ours[k], v, 1e-4)
+
+    # The book's train_seq2seq step: l.sum() of MaskedSoftmaxCELoss, then
+    # grad_clipping(net, 1); d2lc with --loss-scale B and --clip-norm 1.
+    book = os.path.join(tmp, name + "-book.cu")
+    run_tool([tool("d2lc"), nodrop, "--train", "--loss-scale", str(B), "--clip-norm", "1",
+              "--emit-grads", "-o", book])
+    ours = run_compiled(book, "train_step",
+                        dict(feed, labels=labels.T.reshape(-1), lr=torch.tensor(lr),
+                             seed=torch.tensor(3, dtype=torch.int64)))
+    net.load_state_dict(state)
+    net.train()
+    out = net(X, dec_X, X_len)
+    l = MaskedSoftmaxCELoss()(out, Y, Y_len)
+    net.zero_grad()
+    l.sum().backward()
+    norm = grad_clipping(net, 1)
+    c.true(f"{name}: the book's clipping at 1 acts (norm {norm.item():.3f})", norm > 1)
+    c.close(f"{name}: --loss-scale {B}: the loss is still the mean, l.sum() / B",
+            ours["loss"], l.sum().detach() / B, 1e-5)
+    for k, p in net.named_parameters():
+        c.close(f"{name}: --loss-scale {B}: grad.{k} is the book's clipped gradient",
+                ours["grad." + k], p.grad, 1e-4)
 
 
 check("seq2seq_attention", lambda s, t: EncoderDecoder(Seq2SeqEncoder(s, 32, 32, 2, 0.0),

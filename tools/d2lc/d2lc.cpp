@@ -74,6 +74,11 @@ static cl::opt<double>
              cl::desc("With --train: clip the gradients to this global norm, "
                       "as torch.nn.utils.clip_grad_norm_"),
              cl::init(0.0), cl::cat(category));
+static cl::opt<double> lossScale(
+    "loss-scale",
+    cl::desc("With --train: differentiate this multiple of the loss (the "
+             "book's train_seq2seq: the batch size)"),
+    cl::init(1.0), cl::cat(category));
 static cl::opt<bool> emitGrads("emit-grads",
                                cl::desc("With --train: return the gradients"),
                                cl::cat(category));
@@ -199,6 +204,7 @@ int main(int argc, char **argv) {
   options.eps = adamEps;
   options.weightDecay = weightDecay;
   options.clipNorm = clipNorm;
+  options.lossScale = lossScale;
   options.l1 = l1;
   options.emitGrads = emitGrads;
   options.fuse = !noFuse;

@@ -28,6 +28,7 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
     o.eps = options.eps;
     o.weightDecay = options.weightDecay;
     o.clipNorm = options.clipNorm;
+    o.lossScale = options.lossScale;
     o.l1 = options.l1;
     o.emitGrads = options.emitGrads;
     o.emitLogits = options.emitLogits;

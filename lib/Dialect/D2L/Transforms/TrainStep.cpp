@@ -46,6 +46,12 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
                           "[0, 1) and eps > 0, and no momentum";
       return signalPassFailure();
     }
+    if (!(lossScale > 0)) {
+      func.emitError() << "--d2l-train-step: loss-scale must be positive but "
+                          "is "
+                       << double(lossScale);
+      return signalPassFailure();
+    }
     if (momentum < 0 || weightDecay < 0 || l1 < 0 || clipNorm < 0) {
       func.emitError() << "--d2l-train-step: momentum, weight-decay, l1 and "
                           "clip-norm must be non-negative";
@@ -209,7 +215,7 @@ struct TrainStepPass : impl::D2LTrainStepBase<TrainStepPass> {
     SmallVector<Value> wrt;
     for (unsigned i : params)
       wrt.push_back(body.getArgument(i));
-    auto grads = buildReverseMode(b, body, {l}, {scalar(1.0)}, wrt);
+    auto grads = buildReverseMode(b, body, {l}, {scalar(lossScale)}, wrt);
     if (failed(grads))
       return failure();
     if (clipNorm > 0) {

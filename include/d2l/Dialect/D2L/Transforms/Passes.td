@@ -128,7 +128,12 @@ def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
     `clip-norm` the gradients are first scaled as
     `torch.nn.utils.clip_grad_norm_(params, clip_norm)` does (by
     `min(1, clip_norm / (‖g‖ + 1e-6))`, ‖g‖ the L2 norm of all of them
-    together); the emitted gradients are the clipped ones.
+    together); the emitted gradients are the clipped ones. With
+    `loss-scale` S the gradients are those of S times the loss (the
+    returned loss is not scaled): the book's `train_seq2seq` backpropagates
+    `MaskedSoftmaxCELoss(...).sum()`, the sum over the batch of per-sequence
+    means, which is B times d2lc's mean over the B T positions, so
+    `loss-scale=B` gives its gradients and what its clipping sees.
 
     With `optimizer=adam` the update is torch.optim.Adam's (no amsgrad):
     `d = g + weight_decay p`, `m = β1 m + (1 - β1) d`,
@@ -162,6 +167,9 @@ def D2LTrainStep : Pass<"d2l-train-step", "ModuleOp"> {
     Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
            "Clips the gradients to this global L2 norm before the update, "
            "as torch.nn.utils.clip_grad_norm_ (0: no clipping)">,
+    Option<"lossScale", "loss-scale", "double", /*default=*/"1.0",
+           "Differentiates loss-scale times the loss (the returned loss "
+           "is not scaled)">,
     Option<"emitLogits", "emit-logits", "bool", /*default=*/"false",
            "Also return the training-mode output of @forward (under its "
            "name), for the training accuracy">,

@@ -21,6 +21,7 @@ struct PipelineOptions {
   bool train = false;
   std::string loss = "cross_entropy";
   double momentum = 0, weightDecay = 0, l1 = 0, clipNorm = 0;
+  double lossScale = 1;
   /// sgd or adam (with beta1, beta2, eps).
   std::string optimizer = "sgd";
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
