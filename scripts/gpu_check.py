@@ -433,23 +433,27 @@ def check_profile(c, name):
     c.say(f"profile {name}:\n  " + "\n  ".join(prof))
 
 
-def check_train_lm(c, device):
-    """d2lc-train --task lm: the GRU on Tom Sawyer, lr 1, clipping at 1."""
-    cu = os.path.join(c.args.bundle, "gru_lm_clip1.cu")
-    corpus = os.path.join(c.args.bundle, "data", "Mark.Twain-Tom.Sawyer.txt")
+def train_run(c, bundle_file, corpus, epochs, lr, log, what, device, *keep):
+    """Runs d2lc-train on a bundled model and corpus; says the last line that
+    each of `keep` selects."""
     t0 = time.perf_counter()
-    out = c.run([os.path.join(c.args.bin, "d2lc-train"), cu, "--corpus", corpus, "--epochs",
-                 str(c.args.lm_epochs), "--lr", "1", "--backend", c.backend],
-                timeout=max(60.0, c.left() + 60))
+    out = c.run([os.path.join(c.args.bin, "d2lc-train"), os.path.join(c.args.bundle, bundle_file),
+                 "--corpus", os.path.join(c.args.bundle, corpus), "--epochs", str(epochs),
+                 "--lr", lr, "--backend", c.backend], timeout=max(60.0, c.left() + 60))
     wall = time.perf_counter() - t0
-    with open(os.path.join(c.args.out, "train-gru-lm.log"), "w") as f:
+    with open(os.path.join(c.args.out, log), "w") as f:
         f.write(out)
     lines = out.splitlines()
-    ppl = [l for l in lines if "perplexity" in l][-1:]
-    speed = [l for l in lines if "tokens/sec" in l][-1:]
-    sample = [l for l in lines if l.startswith("sample")][-1:]
-    c.say(f"d2lc-train GRU LM {c.args.lm_epochs} epochs on {device}: "
-          f"{' | '.join(ppl + speed + sample)} ({wall:.1f} s wall)")
+    picked = [l for k in keep for l in [l for l in lines if k(l)][-1:]]
+    c.say(f"{what} {epochs} epochs on {device}: {' | '.join(picked)} ({wall:.1f} s wall)")
+
+
+def check_train_lm(c, device):
+    """d2lc-train --task lm: the GRU on Tom Sawyer, lr 1, clipping at 1."""
+    train_run(c, "gru_lm_clip1.cu", os.path.join("data", "Mark.Twain-Tom.Sawyer.txt"),
+              c.args.lm_epochs, "1", "train-gru-lm.log", "d2lc-train GRU LM", device,
+              lambda l: "perplexity" in l, lambda l: "tokens/sec" in l,
+              lambda l: l.startswith("sample"))
 
 
 def check_seq2seq(c, name, device):
@@ -508,19 +512,9 @@ def check_seq2seq(c, name, device):
 
 def check_train_seq2seq(c, name, device):
     """d2lc-train --task seq2seq on LibreOffice's pairs: Adam at 0.005."""
-    cu = os.path.join(c.args.bundle, f"{name}_adam.cu")
-    corpus = os.path.join(c.args.bundle, "data", "mo")
-    t0 = time.perf_counter()
-    out = c.run([os.path.join(c.args.bin, "d2lc-train"), cu, "--corpus", corpus, "--epochs",
-                 str(c.args.seq2seq_epochs), "--lr", "0.005", "--backend", c.backend],
-                timeout=max(60.0, c.left() + 60))
-    wall = time.perf_counter() - t0
-    with open(os.path.join(c.args.out, f"train-{name}.log"), "w") as f:
-        f.write(out)
-    lines = out.splitlines()
-    keep = [l for l in lines if "epoch" in l][-1:] + [l for l in lines if "BLEU" in l][-1:]
-    c.say(f"d2lc-train {name} {c.args.seq2seq_epochs} epochs on {device}: "
-          f"{' | '.join(keep)} ({wall:.1f} s wall)")
+    train_run(c, f"{name}_adam.cu", os.path.join("data", "mo"), c.args.seq2seq_epochs, "0.005",
+              f"train-{name}.log", f"d2lc-train {name}", device,
+              lambda l: "epoch" in l, lambda l: "BLEU" in l)
 
 
 def main():

@@ -38,10 +38,9 @@ void moveUpdates(func::FuncOp func) {
   auto onlyFeedsChains = [&](Operation *op) {
     for (OpOperand &use : op->getResult(0).getUses()) {
       Operation *user = use.getOwner();
+      // updatedArguments keeps values returned once, as their update.
       if (user == ret) {
-        if (!updates.count(op->getResult(0)) ||
-            resultName(func, use.getOperandNumber()) !=
-                argumentName(func, updates[op->getResult(0)].getArgNumber()))
+        if (!updates.count(op->getResult(0)))
           return false;
       } else if (!chain.contains(user)) {
         return false;

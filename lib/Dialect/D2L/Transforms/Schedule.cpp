@@ -339,12 +339,7 @@ private:
       int64_t id = bufferOf.lookup(v);
       if (buffers[id].kind != kind)
         continue;
-      bool last = llvm::all_of(valuesOf[id], [&](Value u) {
-        return llvm::all_of(u.getUsers(), [&](Operation *user) {
-          return user == op || user->isBeforeInBlock(op);
-        });
-      });
-      if (last)
+      if (lastReader(op, id))
         return operand.getOperandNumber();
     }
     return std::nullopt;
