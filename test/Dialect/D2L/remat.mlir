@@ -1,7 +1,10 @@
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-fuse-conv-bn-relu --d2l-remat="budget=0.3 objective=saved policy=exact" | FileCheck %s
+// RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-fuse-conv-bn-relu --d2l-remat="budget=0.3 objective=saved policy=exhaustive" | FileCheck %s --check-prefix=EXHAUSTIVE
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-fuse-conv-bn-relu --d2l-remat="budget=0.3 objective=saved policy=greedy" | FileCheck %s --check-prefix=GREEDY
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-fuse-conv-bn-relu --d2l-remat="policy=sqrt" | FileCheck %s --check-prefix=SQRT
 // RUN: not d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-remat="budget=100" 2>&1 | FileCheck %s --check-prefix=TOOSMALL
+// RUN: not d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-remat="budget=100 policy=exhaustive" 2>&1 | FileCheck %s --check-prefix=TOOSMALL-ALL
+// RUN: not d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-remat="budget=100 policy=greedy" 2>&1 | FileCheck %s --check-prefix=TOOSMALL-GREEDY
 // RUN: not d2lc-opt %s --d2l-train-step --d2l-remat="budget=0.5 policy=magic" 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not d2lc-opt %s --d2l-train-step --d2l-remat="budget=lots" 2>&1 | FileCheck %s --check-prefix=BUDGET
 // The numbers (recomputed = not recomputed, bit for bit, for ResNet-18 at
@@ -18,26 +21,35 @@
 // 2 x 128 x 36 = 9216, the normalisation (4 ops x 2 x 288) and ReLU (288):
 // 27360.
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: d2l.remat = {budget = 525 : i64, candidates = 7 : i64, extra_flops = 2.736000e+04 : f64, objective = "saved", peak_after = {{[0-9]+}} : i64, peak_before = {{[0-9]+}} : i64, policy = "exact", recomputed = 2 : i64, saved_after = 88 : i64, saved_before = 1752 : i64}
-// CHECK: %[[Y1:[^,]+]], %[[M1:[^,]+]], %[[S1:[^,]+]], %{{.+}} = d2l.conv2d_batch_stats %arg0, %arg1, %arg5, %arg6, %arg2 {d2l.saved = array<i64: 1, 2>
+// CHECK-SAME: d2l.remat = {budget = 525 : i64, candidates = 7 : i64, evaluations = {{[0-9]+}} : i64, extra_flops = 2.736000e+04 : f64, objective = "saved", optimal = true, peak_after = {{[0-9]+}} : i64, peak_before = {{[0-9]+}} : i64, policy = "exact", recomputed = 4 : i64, saved_after = 56 : i64, saved_before = 1752 : i64}
+// CHECK: d2l.conv2d_batch_stats %arg0, %arg1, %arg5, %arg6, %arg2 {padding
 // CHECK: d2l.conv2d_batch_stats %{{.+}}, %arg7, %arg10, %arg11 {d2l.saved = array<i64: 1, 2>}
 // CHECK: d2l.cross_entropy_backward
-// CHECK: %[[Y1R:[^,]+]], %{{.+}} = d2l.conv2d_batch_stats %arg0, %arg1, %arg5, %arg6, %arg2 {padding
+// CHECK: %[[Y1R:[^,]+]], %[[M1R:[^,]+]], %[[S1R:[^,]+]], %{{.+}} = d2l.conv2d_batch_stats %arg0, %arg1, %arg5, %arg6, %arg2 {padding
 // CHECK: %[[Y2R:[^,]+]], %{{.+}} = d2l.conv2d_batch_stats %{{.+}}, %arg7, %arg10, %arg11 :
 // CHECK: d2l.batch_norm_act_backward %{{.+}}, %[[Y2R]], %arg8, %arg9
 // CHECK-NOT: d2l.conv2d_batch_stats
-// CHECK: d2l.batch_norm_act_backward %{{.+}}, %[[Y1R]], %arg3, %arg4, %[[M1]], %[[S1]]
+// CHECK: d2l.batch_norm_act_backward %{{.+}}, %[[Y1R]], %arg3, %arg4, %[[M1R]], %[[S1R]]
 // CHECK-LABEL: func.func @eval_step
 
+// Every subset evaluated: the same minimum, with the two conv outputs
+// only (exact keeps greedy's choice of equal cost, which also drops the
+// first block's mean and inverse std, free with its recomputed conv).
+// EXHAUSTIVE: evaluations = 127 : i64, extra_flops = 2.736000e+04 : f64, objective = "saved", optimal = true, {{.+}} policy = "exhaustive", recomputed = 2 : i64, saved_after = 88 : i64
+
 // Greedy reaches the budget at the same cost; it also drops the first
-// block's mean, which the recomputation produces anyway.
-// GREEDY: extra_flops = 2.736000e+04 : f64, {{.+}} policy = "greedy", recomputed = 3 : i64, saved_after = 72 : i64
+// block's mean and inverse std.
+// GREEDY: extra_flops = 2.736000e+04 : f64, {{.+}} policy = "greedy", recomputed = 4 : i64, saved_after = 56 : i64
 
 // sqrt keeps every ceil(sqrt(7)) = 3rd saved value in forward order.
 // SQRT: policy = "sqrt", recomputed = 5 : i64
 
-// TOOSMALL: error: --d2l-remat on @train_step: the budget of 100 bytes cannot be met: the lowest peak the exact search reaches is {{[0-9]+}} bytes, the smallest feasible budget (without recomputation the step needs {{[0-9]+}})
-// POLICY: error: --d2l-remat on @train_step: unknown policy 'magic' (expected auto, exact, greedy or sqrt)
+// The smallest feasible budget that exact proves is the lowest peak of
+// every subset (exhaustive's).
+// TOOSMALL: error: --d2l-remat on @train_step: the budget of 100 bytes cannot be met: the smallest feasible budget is 5832 bytes (the lowest peak of every choice of values to recompute, proven by the exact search; without recomputation the step needs {{[0-9]+}})
+// TOOSMALL-ALL: error: --d2l-remat on @train_step: the budget of 100 bytes cannot be met: the lowest peak the exhaustive search reaches is 5832 bytes
+// TOOSMALL-GREEDY: error: --d2l-remat on @train_step: the budget of 100 bytes cannot be met: the lowest peak the greedy search reaches is {{[0-9]+}} bytes, the smallest feasible budget it found
+// POLICY: error: --d2l-remat on @train_step: unknown policy 'magic' (expected auto, exact, greedy, sqrt or exhaustive)
 // BUDGET: error: --d2l-remat on @train_step: budget 'lots' is not a byte count or a fraction
 
 func.func @forward(%x: tensor<2x3x6x6xf32> {d2l.input = "X"},

@@ -12,14 +12,18 @@
 // bound the planner reaches (within 2%, `--mem-report` prints the planned
 // arena); the cost of a choice is the FLOPs of the cones.
 //
-// Policies: `exact` tries every subset of the candidates (up to 20) and
-// keeps the cheapest that fits; `greedy` drops, one at a time, the value
-// that lowers the peak most per extra FLOP; `auto` is exact when it can be,
-// else greedy; `sqrt` ignores the budget's optimisation and keeps every
-// ceil(sqrt(n))-th candidate in forward order (Chen et al., 2016), the
-// baseline. The budget is in bytes, or a fraction (< 1) of the step's peak
-// without recomputation. A budget that even recomputing every candidate
-// cannot meet is an error naming the smallest feasible budget.
+// Policies: `greedy` drops, one at a time, the value that lowers the peak
+// most per extra FLOP; `exact` (and `auto`, the default) starts from the
+// greedy choice and searches every subset of the candidates by branch and
+// bound (struct BranchAndBound), which proves the cheapest choice that fits
+// optimal unless it stops at its evaluation limit (recorded as optimal =
+// false: the best choice found is kept); `exhaustive` evaluates every
+// subset (up to 20 candidates), to cross-check exact; `sqrt` ignores the
+// budget's optimisation and keeps every ceil(sqrt(n))-th candidate in forward
+// order (Chen et al., 2016), the baseline. The budget is in bytes, or a
+// fraction (< 1) of the step's peak without recomputation. A budget that even
+// recomputing every candidate cannot meet is an error naming the smallest
+// feasible budget.
 //
 // The choice is recorded on the function as `d2l.remat` (policy, budget,
 // values recomputed, extra FLOPs, estimated peak and saved bytes before and
@@ -34,6 +38,8 @@
 #include "llvm/ADT/SetVector.h"
 
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 
 namespace mlir::d2l {
@@ -198,13 +204,22 @@ public:
     SmallVector<Operation *> ops;
   };
 
-  /// The recomputations of `dropped`, latest values first (the order the
-  /// backward pass needs them). `reuse` maps a dropped value to the
+  /// The recomputations of `dropped`, in the order of their first backward
+  /// readers. `reuse` maps a dropped value to the
   /// recomputation that produced it.
   SmallVector<Recompute> plan(const llvm::DenseSet<Value> &dropped,
                               llvm::DenseMap<Value, unsigned> &reuse) {
+    // In the order the backward pass needs them, so that a recomputation
+    // stops at the dropped values recomputed before it (which keeps the
+    // cost monotone: dropping one more value never makes the others
+    // cheaper, which the exact search relies on).
     SmallVector<Value> order(dropped.begin(), dropped.end());
-    llvm::sort(order, [&](Value a, Value b) { return later(a, b); });
+    llvm::sort(order, [&](Value a, Value b) {
+      unsigned fa = firstBackwardUse(a), fb = firstBackwardUse(b);
+      if (fa != fb)
+        return fa < fb;
+      return later(a, b);
+    });
     SmallVector<Recompute> result;
     for (Value v : order) {
       unsigned at = firstBackwardUse(v);
@@ -313,6 +328,54 @@ public:
     return {peak, flops};
   }
 
+  /// A lower bound of the peak of every dropped set that keeps the values
+  /// of `kept` and may drop any other candidate: each value counted while
+  /// it is live whatever is dropped (a dropped value still lives for its
+  /// forward readers, and again from its first backward reader to its last
+  /// reader, recomputed), the kept ones also in between. Recomputations'
+  /// intermediates only add to it, so evaluate() is never below it.
+  int64_t peakBound(ArrayRef<Value> kept) {
+    if (base.empty()) {
+      base.assign(ops.size() + 2, 0);
+      auto live = [&](unsigned from, unsigned to, int64_t bytes) {
+        if (from > to)
+          return;
+        base[from] += bytes;
+        base[to + 1] -= bytes;
+      };
+      for (BlockArgument a : func.getBody().front().getArguments())
+        if (!func.getArgAttr(a.getArgNumber(), kParamAttr) &&
+            !func.getArgAttr(a.getArgNumber(), kStateAttr))
+          live(0, lastUse(a, false), bytesOf(a));
+      for (Operation *op : ops)
+        for (Value r : op->getResults()) {
+          if (storage.lookup(r) != r || isa<ConstantOp>(op) ||
+              inPlaceUpdates.contains(r))
+            continue;
+          if (!isCandidate(r)) {
+            live(position[op], lastUse(r, false), bytesOf(r));
+            continue;
+          }
+          unsigned fwd = lastUse(r, true);
+          unsigned bwd = std::max(firstBackwardUse(r), fwd + 1);
+          live(position[op], fwd, bytesOf(r));
+          live(bwd, lastUse(r, false), bytesOf(r));
+          gap[r] = {fwd + 1, bwd - 1};
+        }
+      for (size_t i = 1; i < base.size(); ++i)
+        base[i] += base[i - 1];
+    }
+    std::vector<int64_t> now = base;
+    for (Value v : kept) {
+      auto [from, to] = gap.lookup(v);
+      for (unsigned t = from; t <= to && t < now.size(); ++t)
+        now[t] += bytesOf(v);
+    }
+    return *std::max_element(now.begin(), now.end());
+  }
+  std::vector<int64_t> base;
+  llvm::DenseMap<Value, std::pair<unsigned, unsigned>> gap;
+
   unsigned lastUse(Value s, bool forwardOnly) {
     return forwardOnly ? uses.lookup(s).lastForward : uses.lookup(s).lastAll;
   }
@@ -355,6 +418,123 @@ public:
   }
 };
 
+/// Branch and bound over the candidates, largest first: each is dropped or
+/// kept. A node is cut when its extra FLOPs already reach the best choice's
+/// (dropping more never costs less: the recomputations only grow), when its
+/// measure fits the budget (the cheapest choice below it), or when even
+/// dropping every undecided value cannot fit (Planner::peakBound, or the
+/// kept bytes for objective=saved). Exhausting the tree proves the best
+/// choice optimal under the planner's model of the step.
+struct BranchAndBound {
+  using Measure =
+      std::function<std::pair<int64_t, double>(const llvm::DenseSet<Value> &)>;
+  BranchAndBound(Planner &p, Measure measure, int64_t target,
+                 bool savedObjective)
+      : p(p), measure(std::move(measure)), target(target),
+        savedObjective(savedObjective) {}
+
+  Planner &p;
+  Measure measure;
+  int64_t target;
+  bool savedObjective;
+  /// Evaluations before giving up; about a minute on a large model.
+  uint64_t limit = 200000;
+
+  llvm::DenseSet<Value> best;
+  double bestFlops = INFINITY;
+  bool found = false, complete = true;
+  uint64_t evaluations = 0;
+  int64_t lowest = std::numeric_limits<int64_t>::max();
+
+  void seed(const llvm::DenseSet<Value> &d, double flops) {
+    best = d;
+    bestFlops = flops;
+    found = true;
+  }
+
+  /// The lowest measure of every choice, whatever its FLOPs (the smallest
+  /// feasible budget, when the budget cannot be met): the same tree, cut
+  /// where the bound reaches the lowest measure found.
+  void runLowest() {
+    if (order.empty())
+      run(/*search=*/false);
+    auto [m, flops] = measure(dropped);
+    (void)flops;
+    ++evaluations;
+    visitLowest(0, m);
+  }
+
+  void run(bool search = true) {
+    order.clear();
+    for (const Candidate &c : p.candidates)
+      order.push_back(c);
+    llvm::stable_sort(order, [&](const Candidate &a, const Candidate &b) {
+      return a.bytes > b.bytes;
+    });
+    if (!search)
+      return;
+    auto [m, flops] = measure(dropped);
+    ++evaluations;
+    visit(0, m, flops);
+  }
+
+private:
+  SmallVector<Candidate> order;
+  llvm::DenseSet<Value> dropped;
+  SmallVector<Value> kept;
+  int64_t keptBytes = 0;
+
+  int64_t bound() { return savedObjective ? keptBytes : p.peakBound(kept); }
+
+  void visitLowest(size_t i, int64_t m) {
+    lowest = std::min(lowest, m);
+    if (i == order.size() || bound() >= lowest)
+      return;
+    branch(
+        i, [&](int64_t m1, double) { visitLowest(i + 1, m1); },
+        [&] { visitLowest(i + 1, m); });
+  }
+
+  /// `m` and `flops`: the measure of `dropped`, the undecided kept.
+  void visit(size_t i, int64_t m, double flops) {
+    lowest = std::min(lowest, m);
+    if (flops >= bestFlops)
+      return;
+    if (m <= target) {
+      seed(dropped, flops);
+      return;
+    }
+    if (i == order.size())
+      return;
+    if (bound() > target)
+      return;
+    branch(
+        i, [&](int64_t m1, double f1) { visit(i + 1, m1, f1); },
+        [&] { visit(i + 1, m, flops); });
+  }
+
+  /// Decides candidate `i`: dropped (`drop` gets the new measure and
+  /// FLOPs), then kept; or stops the search at the evaluation limit.
+  template <typename Drop, typename Keep>
+  void branch(size_t i, Drop drop, Keep keep) {
+    if (evaluations >= limit) {
+      complete = false;
+      return;
+    }
+    const Candidate &c = order[i];
+    dropped.insert(c.value);
+    auto [m1, f1] = measure(dropped);
+    ++evaluations;
+    drop(m1, f1);
+    dropped.erase(c.value);
+    kept.push_back(c.value);
+    keptBytes += c.bytes;
+    keep();
+    kept.pop_back();
+    keptBytes -= c.bytes;
+  }
+};
+
 struct RematPass : impl::D2LRematBase<RematPass> {
   using D2LRematBase::D2LRematBase;
 
@@ -381,9 +561,10 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     if (!loss || loss.getRank() != 0)
       return success(); // not a training step
     if (policy != "auto" && policy != "exact" && policy != "greedy" &&
-        policy != "sqrt")
-      return error(func) << "unknown policy '" << policy
-                         << "' (expected auto, exact, greedy or sqrt)";
+        policy != "sqrt" && policy != "exhaustive")
+      return error(func)
+             << "unknown policy '" << policy
+             << "' (expected auto, exact, greedy, sqrt or exhaustive)";
     if (objective != "peak" && objective != "saved")
       return error(func) << "unknown objective '" << objective
                          << "' (expected peak or saved)";
@@ -414,6 +595,8 @@ struct RematPass : impl::D2LRematBase<RematPass> {
 
     llvm::DenseSet<Value> best;
     std::string used = policy;
+    bool optimal = false;
+    uint64_t evaluations = 0;
     if (policy == "sqrt") {
       // Keep every k-th candidate in forward order, k = ceil(sqrt(n)).
       size_t n = p.candidates.size();
@@ -424,10 +607,12 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     } else if (peak0 > target) {
       // The lowest peak reached while searching, for the error message.
       int64_t lowest = peak0;
-      bool found = false;
-      if ((policy == "exact" || policy == "auto") &&
-          p.candidates.size() <= 20) {
-        used = "exact";
+      bool found = false, lowestProven = false;
+      if (policy == "exhaustive") {
+        if (p.candidates.size() > 20)
+          return error(func) << "policy=exhaustive handles up to 20 saved "
+                                "values; this step has "
+                             << p.candidates.size() << " (use policy=exact)";
         double bestFlops = INFINITY;
         size_t n = p.candidates.size();
         for (uint64_t mask = 1; mask < (uint64_t(1) << n); ++mask) {
@@ -436,6 +621,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
             if (mask >> i & 1)
               d.insert(p.candidates[i].value);
           auto [peak, flops] = measure(d);
+          ++evaluations;
           lowest = std::min(lowest, peak);
           if (peak <= target && flops < bestFlops) {
             bestFlops = flops;
@@ -443,15 +629,10 @@ struct RematPass : impl::D2LRematBase<RematPass> {
             found = true;
           }
         }
-      } else if (policy == "exact") {
-        return error(func) << "policy=exact handles up to 20 saved values; "
-                              "this step has "
-                           << p.candidates.size()
-                           << " (use policy=greedy or auto)";
+        optimal = found;
       } else {
         // Greedy: drop the value that lowers the peak most per extra FLOP,
-        // while the peak goes down.
-        used = "greedy";
+        // while the peak goes down. Also the first solution of exact.
         int64_t peak = peak0;
         double flops = 0;
         while (peak > target) {
@@ -465,6 +646,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
             llvm::DenseSet<Value> d = best;
             d.insert(c.value);
             auto [pk, fl] = measure(d);
+            ++evaluations;
             if (pk >= peak)
               continue;
             double score = double(peak - pk) / (fl - flops + 1.0);
@@ -483,14 +665,50 @@ struct RematPass : impl::D2LRematBase<RematPass> {
         }
         lowest = peak;
         found = peak <= target;
+        if (!found)
+          best.clear();
+        if (policy == "exact" || policy == "auto") {
+          BranchAndBound bb(p, measure, target, savedObjective);
+          if (found)
+            bb.seed(best, flops);
+          bb.run();
+          evaluations += bb.evaluations;
+          lowest = std::min(lowest, bb.lowest);
+          if (bb.found) {
+            best = bb.best;
+            found = true;
+          }
+          optimal = bb.complete && found;
+          used = "exact";
+          if (!found) {
+            // The smallest feasible budget, proven when the search ends.
+            BranchAndBound low(p, measure, target, savedObjective);
+            low.lowest = lowest;
+            low.runLowest();
+            lowest = low.lowest;
+            lowestProven = low.complete;
+          }
+        } else {
+          used = "greedy";
+        }
       }
+      if (!found && lowestProven)
+        return error(func) << "the budget of " << target
+                           << " bytes cannot be met: the smallest feasible "
+                              "budget is "
+                           << lowest << " bytes (the lowest "
+                           << (savedObjective ? "saved bytes" : "peak")
+                           << " of every choice of values to recompute, "
+                              "proven by the exact search; without "
+                              "recomputation the step needs "
+                           << peak0 << ")";
       if (!found)
         return error(func) << "the budget of " << target
                            << " bytes cannot be met: the lowest "
                            << (savedObjective ? "saved bytes" : "peak")
                            << " the " << used << " search reaches is " << lowest
-                           << " bytes, the smallest feasible budget (without "
-                              "recomputation the step needs "
+                           << " bytes, the smallest feasible budget it found "
+                              "(without recomputation the step needs "
                            << peak0 << ")";
     }
     auto [peak1, flops1] = p.evaluate(best);
@@ -516,7 +734,10 @@ struct RematPass : impl::D2LRematBase<RematPass> {
              bld.getNamedAttr("peak_before", bld.getI64IntegerAttr(peak0)),
              bld.getNamedAttr("peak_after", bld.getI64IntegerAttr(peak1)),
              bld.getNamedAttr("saved_before", bld.getI64IntegerAttr(saved0)),
-             bld.getNamedAttr("saved_after", bld.getI64IntegerAttr(saved1))}));
+             bld.getNamedAttr("saved_after", bld.getI64IntegerAttr(saved1)),
+             bld.getNamedAttr("optimal", bld.getBoolAttr(optimal)),
+             bld.getNamedAttr("evaluations",
+                              bld.getI64IntegerAttr(int64_t(evaluations)))}));
     markSavedValues(func);
     return success();
   }

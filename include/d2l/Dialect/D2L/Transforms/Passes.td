@@ -323,18 +323,20 @@ def D2LRemat : Pass<"d2l-remat", "ModuleOp"> {
     recompute (from the values still saved) so that the step's estimated
     peak memory (`objective=peak`) or the bytes saved for the backward pass
     (`objective=saved`) fit `budget` (bytes, or a fraction < 1 of the value
-    without recomputation) with the fewest extra FLOPs. `policy`: `exact` (every
-    subset, up to 20 saved values), `greedy` (the largest peak reduction per
-    extra FLOP first), `auto` (exact when possible), `sqrt` (keep every
-    ceil(sqrt(n))-th saved value: Chen et al.'s checkpointing, the
-    baseline). An unreachable budget is an error naming the smallest
+    without recomputation) with the fewest extra FLOPs. `policy`: `exact` or `auto` (branch
+    and bound over every subset of the saved values, seeded with the greedy
+    choice; `optimal` in `d2l.remat` says whether it finished), `greedy`
+    (the largest peak reduction per extra FLOP first), `exhaustive` (every
+    subset evaluated, up to 20 saved values: a cross-check of exact),
+    `sqrt` (keep every ceil(sqrt(n))-th saved value: Chen et al.'s
+    checkpointing, the baseline). An unreachable budget is an error naming the smallest
     feasible one. The choice is recorded as `d2l.remat` on the function.
   }];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
            "Bytes, or a fraction (< 1) of the peak without recomputation">,
     Option<"policy", "policy", "std::string", /*default=*/"\"auto\"",
-           "auto, exact, greedy or sqrt">,
+           "auto, exact, greedy, sqrt or exhaustive">,
     Option<"objective", "objective", "std::string", /*default=*/"\"peak\"",
            "What the budget bounds: peak (the step's memory) or saved (the "
            "bytes kept for the backward pass)">,
