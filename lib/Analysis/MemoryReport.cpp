@@ -21,6 +21,10 @@ int64_t bytesOf(Type type) {
 std::string describe(Operation *op) {
   std::string name = op->getName().getStringRef().str();
   if (auto fused = dyn_cast<FusedOp>(op)) {
+    size_t n = fused.getBlock().getOperations().size() - 1;
+    if (n > 6)
+      return name + " " + fused.getKind().str() + " (" + std::to_string(n) +
+             " ops)";
     name += " " + fused.getKind().str() + " (";
     for (Operation &inner : fused.getBlock().without_terminator())
       name += (&inner == &fused.getBlock().front() ? "" : ", ") +
@@ -50,6 +54,7 @@ FailureOr<FunctionMemory> mlir::d2l::analyzeMemory(func::FuncOp func) {
           m.saved.push_back({describe(&op), unsigned(r), formatLocation(&op),
                              bytesOf(op.getResult(r).getType())});
   std::vector<d2lrt::PlanRequest> requests;
+  std::vector<int64_t> arenaBytes; // per buffer id; 0 outside the arena
   for (Attribute a : buffers) {
     auto d = cast<DictionaryAttr>(a);
     StringRef kind = cast<StringAttr>(d.get("kind")).getValue();
@@ -74,7 +79,9 @@ FailureOr<FunctionMemory> mlir::d2l::analyzeMemory(func::FuncOp func) {
       m.workspace += bytes;
     else if (kind == "output")
       m.outputs += bytes;
-    if (kind == "parameter" || kind == "state" || kind == "constant")
+    bool arena = kind != "parameter" && kind != "state" && kind != "constant";
+    arenaBytes.push_back(arena ? bytes : 0);
+    if (!arena)
       continue;
     requests.push_back({uint64_t(bytes),
                         int(cast<IntegerAttr>(d.get("first")).getInt()),
@@ -91,9 +98,24 @@ FailureOr<FunctionMemory> mlir::d2l::analyzeMemory(func::FuncOp func) {
   m.naive = plan.naiveBytes;
   for (Operation &op : func.getBody().front())
     if (auto launches = op.getAttrOfType<ArrayAttr>("d2l.launches"))
-      for (Attribute a : launches)
-        if (cast<DictionaryAttr>(a).get("in_place"))
+      for (Attribute a : launches) {
+        auto launch = cast<DictionaryAttr>(a);
+        if (launch.get("in_place"))
           ++m.inPlace;
+        auto args = launch.getAs<DenseI64ArrayAttr>("args");
+        if (!args)
+          continue;
+        llvm::SmallDenseSet<int64_t> ids(args.asArrayRef().begin(),
+                                         args.asArrayRef().end());
+        uint64_t touched = 0;
+        for (int64_t id : ids)
+          if (id >= 0 && size_t(id) < arenaBytes.size())
+            touched += uint64_t(arenaBytes[id]);
+        if (touched > m.largestLaunch) {
+          m.largestLaunch = touched;
+          m.largestLaunchOp = describe(&op) + " at " + formatLocation(&op);
+        }
+      }
   return m;
 }
 
@@ -130,6 +152,8 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
     os << llvm::formatv("  {0,-22} {1,14:F3}\n", "arena / lower bound",
                         m->lowerBound ? double(m->arena) / m->lowerBound : 1.0);
     os << llvm::formatv("  {0,-22} {1,14}\n", "in-place launches", m->inPlace);
+    os << llvm::formatv("  {0,-22} {1,14}  {2}\n", "largest launch",
+                        m->largestLaunch, m->largestLaunchOp);
     if (auto remat = func->getAttrOfType<DictionaryAttr>("d2l.remat")) {
       auto i = [&](StringRef k) {
         return cast<IntegerAttr>(remat.get(k)).getInt();
@@ -150,6 +174,11 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
       line("saved after", i("saved_after"));
       line("peak estimate before", i("peak_before"));
       line("peak estimate after", i("peak_after"));
+      if (auto e = remat.getAs<IntegerAttr>("evaluations"))
+        line("choices evaluated", e.getInt());
+      if (auto o = remat.getAs<BoolAttr>("optimal"))
+        os << llvm::formatv("  {0,-22} {1,14}\n", "proven optimal",
+                            o.getValue() ? "yes" : "no");
     }
   }
   return success();

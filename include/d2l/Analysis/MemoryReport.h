@@ -37,6 +37,10 @@ struct FunctionMemory {
   uint64_t arena = 0, lowerBound = 0, naive = 0;
   /// Buffers that share another value's bytes (in-place).
   int64_t inPlace = 0;
+  /// The most arena bytes one launch reads and writes (distinct buffers):
+  /// no order of these launches, and no recomputation, needs less.
+  uint64_t largestLaunch = 0;
+  std::string largestLaunchOp;
 };
 
 /// The memory of a function after --d2l-schedule; fails without a schedule.

@@ -345,6 +345,25 @@ private:
     return std::nullopt;
   }
 
+  /// BatchNorm's backward kernels (bn_act_bwd, bn_bwd_apply) read each
+  /// element of the incoming gradient once, then write the input's gradient
+  /// at the same element from the same thread: they can write it over the
+  /// incoming gradient when this op is its last reader, as PyTorch's
+  /// in-place activated BatchNorm does.
+  std::optional<unsigned> normBackwardInPlace(Operation *op) {
+    if (!isa<BatchNormActBackwardOp, BatchNormBackwardOp>(op))
+      return std::nullopt;
+    Value dy = op->getOperand(0);
+    OpResult dx = op->getResult(0);
+    if (dy.getType() != dx.getType() || !bufferOf.count(dy) ||
+        kindOf(dx) != "gradient")
+      return std::nullopt;
+    int64_t id = bufferOf.lookup(dy);
+    if (buffers[id].kind != "gradient" || !lastReader(op, id))
+      return std::nullopt;
+    return 0u;
+  }
+
   int64_t workspace(Type type, StringRef name) {
     return newBuffer("workspace", type, name);
   }
@@ -462,6 +481,9 @@ private:
     SmallVector<std::optional<unsigned>> inPlaceOf(op->getNumResults(),
                                                    inPlace);
     auto fusedOp = dyn_cast<FusedOp>(op);
+    std::optional<unsigned> normInPlace = normBackwardInPlace(op);
+    if (normInPlace)
+      inPlaceOf[0] = normInPlace;
     if (fusedOp && fusedOp.getKind() == "multi")
       inPlaceOf = multiInPlace(fusedOp);
     else if (fusedOp && fusedOp.getKind() == "elementwise" &&
@@ -614,7 +636,10 @@ private:
         .Case<BatchNormActBackwardOp>([&](BatchNormActBackwardOp bn) {
           int64_t c =
               cast<RankedTensorType>(bn.getWeight().getType()).getDimSize(0);
-          launch(op, "", "bn_act_bwd", t0, in, out, {c, 1, 1}, {});
+          SmallVector<NamedAttribute> extra;
+          if (normInPlace)
+            extra.push_back(b.getNamedAttr("in_place", b.getI64IntegerAttr(0)));
+          launch(op, "", "bn_act_bwd", t0, in, out, {c, 1, 1}, extra);
           return success();
         })
         .Case<BatchNormInferenceOp>([&](Operation *) {
@@ -626,9 +651,12 @@ private:
               cast<RankedTensorType>(bn.getWeight().getType()).getDimSize(0);
           launch(op, "reduce", "bn_bwd_reduce", t0,
                  {in[0], in[1], in[3], in[4]}, {out[1], out[2]}, {c, 1, 1}, {});
+          SmallVector<NamedAttribute> extra;
+          if (normInPlace)
+            extra.push_back(b.getNamedAttr("in_place", b.getI64IntegerAttr(0)));
           launch(op, "apply", "bn_bwd_apply", t0,
                  {in[0], in[1], in[2], in[3], in[4], out[1], out[2]}, {out[0]},
-                 pointwiseGrid(n0), {});
+                 pointwiseGrid(n0), extra);
           return success();
         })
         .Case<LayerNormOp, LayerNormBackwardOp>([&](Operation *) {
