@@ -47,16 +47,39 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
   for (size_t i = 0; i < n; ++i)
     size[i] = alignUp(requests[i].bytes, alignment);
 
+  // The buffers each buffer is live with (a sweep over first uses), so a
+  // placement costs the number of such pairs, not n^2.
+  std::vector<std::vector<size_t>> together(n);
+  {
+    std::vector<size_t> byFirst(n);
+    std::iota(byFirst.begin(), byFirst.end(), 0);
+    std::stable_sort(byFirst.begin(), byFirst.end(), [&](size_t a, size_t b) {
+      return requests[a].first < requests[b].first;
+    });
+    for (size_t x = 0; x < n; ++x)
+      for (size_t y = x + 1; y < n; ++y) {
+        size_t i = byFirst[x], j = byFirst[y];
+        if (requests[j].first > requests[i].last)
+          break;
+        together[i].push_back(j);
+        together[j].push_back(i);
+      }
+  }
+  uint64_t pairs = 0;
+  for (const auto &t : together)
+    pairs += t.size();
   // Greedy placement in a given order; each buffer at the smallest gap that
   // holds it among the buffers it is live with (best fit), else on top.
+  std::vector<char> isPlaced(n);
+  std::vector<std::pair<uint64_t, uint64_t>> busy;
   auto place = [&](const std::vector<size_t> &order,
                    std::vector<uint64_t> &offsets, bool firstFit = false) {
     uint64_t arena = 0;
-    std::vector<size_t> placed;
+    std::fill(isPlaced.begin(), isPlaced.end(), 0);
     for (size_t i : order) {
-      std::vector<std::pair<uint64_t, uint64_t>> busy;
-      for (size_t j : placed)
-        if (liveTogether(requests[i], requests[j]))
+      busy.clear();
+      for (size_t j : together[i])
+        if (isPlaced[j])
           busy.push_back({offsets[j], offsets[j] + size[j]});
       std::sort(busy.begin(), busy.end());
       uint64_t best = UINT64_MAX, bestGap = UINT64_MAX, cursor = 0;
@@ -74,7 +97,7 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
         best = cursor;
       offsets[i] = best;
       arena = std::max(arena, best + size[i]);
-      placed.push_back(i);
+      isPlaced[i] = 1;
     }
     return arena;
   };
@@ -115,12 +138,13 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
       break;
   }
   // Then a deterministic randomized search: shuffled, roughly largest-first
-  // orders (sizes scaled by random factors), keeping the best plan. Graphs
-  // have tens to hundreds of buffers, so each try is cheap.
+  // orders (sizes scaled by random factors), keeping the best plan: up to
+  // 500 tries or about 2.5e8 pair visits.
   std::mt19937_64 rng(0x5eed);
   std::uniform_real_distribution<double> noise(0.3, 3.0);
-  for (int attempt = 0; attempt < 500 && plan.arenaBytes > plan.lowerBound;
-       ++attempt) {
+  uint64_t tries = std::min<uint64_t>(500, 250000000ull / (pairs + n + 1) + 1);
+  for (uint64_t attempt = 0;
+       attempt < tries && plan.arenaBytes > plan.lowerBound; ++attempt) {
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
@@ -138,33 +162,56 @@ MemoryPlan planMemory(const std::vector<PlanRequest> &requests,
       bestFirstFit = attempt % 2;
     }
   }
-  // Finally a local search from the best order: swap two buffers, keep the
-  // order when the arena does not grow. Bounded work (each placement is
-  // quadratic in the buffers), so large graphs get fewer steps.
-  if (n > 1 && plan.arenaBytes > plan.lowerBound) {
-    uint64_t budget = 400000000ull / (uint64_t(n) * uint64_t(n) + 1);
+  // Finally a local search from the best order, in two rounds: move a
+  // buffer that reaches the top of the arena to an earlier place in the
+  // order (so that it is placed before the buffers that pushed it up);
+  // then swap two buffers. An order is kept when the arena does not grow.
+  // Bounded work (a placement visits every pair of buffers live together),
+  // so large graphs get fewer steps.
+  for (int round = 0; round < 2; ++round) {
+    if (n < 2 || plan.arenaBytes <= plan.lowerBound)
+      break;
+    bool swaps = round == 1;
+    uint64_t steps = swaps ? 400000000ull / (uint64_t(n) * uint64_t(n) + 1)
+                           : 500000000ull / (pairs + n + 1);
     std::uniform_int_distribution<size_t> pick(0, n - 1);
     std::vector<size_t> order = bestOrder;
-    uint64_t current = plan.arenaBytes;
-    for (uint64_t step = 0; step < std::min<uint64_t>(budget, 3000) &&
+    std::vector<uint64_t> offsets(n, 0);
+    uint64_t current = place(order, offsets, bestFirstFit);
+    for (uint64_t step = 0; step < std::min<uint64_t>(steps, 3000) &&
                             plan.arenaBytes > plan.lowerBound;
          ++step) {
-      size_t a = pick(rng), b = pick(rng);
-      if (a == b)
-        continue;
-      std::swap(order[a], order[b]);
-      std::vector<uint64_t> offsets(n, 0);
-      uint64_t arena = place(order, offsets, bestFirstFit);
+      std::vector<size_t> next = order;
+      if (swaps) {
+        size_t a = pick(rng), b = pick(rng);
+        if (a == b)
+          continue;
+        std::swap(next[a], next[b]);
+      } else {
+        std::vector<size_t> top;
+        for (size_t k = 0; k < n; ++k)
+          if (offsets[order[k]] + size[order[k]] == current)
+            top.push_back(k);
+        size_t k = top[rng() % top.size()];
+        if (k == 0)
+          continue;
+        size_t to = rng() % k;
+        next.erase(next.begin() + long(k));
+        next.insert(next.begin() + long(to), order[k]);
+      }
+      std::vector<uint64_t> tried(n, 0);
+      uint64_t arena = place(next, tried, bestFirstFit);
       if (arena <= current) {
         current = arena;
+        order = std::move(next);
+        offsets = std::move(tried);
         if (arena < plan.arenaBytes) {
           plan.arenaBytes = arena;
           plan.offsets = offsets;
         }
-      } else {
-        std::swap(order[a], order[b]);
       }
     }
+    bestOrder = order;
   }
   if (n == 0)
     plan.arenaBytes = 0;
