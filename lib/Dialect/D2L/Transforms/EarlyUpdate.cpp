@@ -59,6 +59,26 @@ void moveUpdates(func::FuncOp func) {
     for (Value operand : op->getOperands())
       work.push_back(operand.getDefiningOp());
   }
+  // A gradient's accumulation (an op combining two values computed outside
+  // the chains, such as the sum of a recurrent weight's per-step
+  // gradients) stays where it is: moved after its last term, it would keep
+  // every term live at once. So would what only feeds it.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Operation *op : llvm::to_vector(chain)) {
+      unsigned outside = llvm::count_if(op->getOperands(), [&](Value v) {
+        Operation *def = v.getDefiningOp();
+        return def && !isa<ConstantOp>(def) && !chain.contains(def);
+      });
+      bool usedOutside = llvm::any_of(op->getUsers(), [&](Operation *u) {
+        return u != ret.getOperation() && !chain.contains(u);
+      });
+      if (outside >= 2 || usedOutside) {
+        chain.remove(op);
+        changed = true;
+      }
+    }
+  }
   if (chain.empty())
     return;
   // Connected units (a parameter with its momentum), in program order.
