@@ -91,6 +91,13 @@ static cl::opt<bool>
            cl::desc("Do not fuse: one kernel per op (the unfused variant)"),
            cl::cat(category));
 
+static cl::opt<bool>
+    noReorder("no-reorder",
+              cl::desc("Keep the program order of the ops (no "
+                       "--d2l-reorder, which otherwise reorders them when "
+                       "that lowers the estimated peak)"),
+              cl::cat(category));
+
 static cl::opt<bool> earlyUpdate(
     "early-update",
     cl::desc("With --train: update each parameter right after its gradient "
@@ -209,6 +216,7 @@ int main(int argc, char **argv) {
   options.emitGrads = emitGrads;
   options.fuse = !noFuse;
   options.earlyUpdate = earlyUpdate;
+  options.reorder = !noReorder;
   options.rematBudget = rematBudget;
   options.rematPolicy = rematPolicy;
   options.rematObjective = rematObjective;

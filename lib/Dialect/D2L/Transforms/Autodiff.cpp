@@ -270,6 +270,18 @@ void mlir::d2l::setResults(func::FuncOp func, ArrayRef<Value> values,
   func.setAllResultAttrs(resAttrs);
 }
 
+llvm::DenseMap<Value, Value> mlir::d2l::storageRoots(func::FuncOp func) {
+  Block &body = func.getBody().front();
+  llvm::DenseMap<Value, Value> storage;
+  for (BlockArgument a : body.getArguments())
+    storage[a] = a;
+  for (Operation &op : body)
+    for (Value r : op.getResults())
+      storage[r] =
+          isa<ReshapeOp, FlattenOp>(op) ? storage.lookup(op.getOperand(0)) : r;
+  return storage;
+}
+
 llvm::DenseSet<Operation *> mlir::d2l::lossCone(func::FuncOp func) {
   llvm::DenseSet<Operation *> forward;
   auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());

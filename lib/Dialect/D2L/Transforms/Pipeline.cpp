@@ -68,6 +68,8 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
     o.earlyUpdate = options.train && options.earlyUpdate;
     schedule.addPass(createD2LFuseElementwise(o));
   }
+  if (options.reorder)
+    schedule.addPass(createD2LReorder());
   schedule.addPass(createD2LSchedule());
   return schedule.run(module);
 }

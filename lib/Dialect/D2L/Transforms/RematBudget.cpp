@@ -111,13 +111,7 @@ public:
         inPlaceUpdates.insert(v);
     }
     // Views share their source's storage.
-    for (BlockArgument a : body.getArguments())
-      storage[a] = a;
-    for (Operation *op : ops)
-      for (Value r : op->getResults())
-        storage[r] = isa<ReshapeOp, FlattenOp>(op)
-                         ? storage.lookup(op->getOperand(0))
-                         : r;
+    storage = storageRoots(func);
     for (BlockArgument a : body.getArguments())
       views[a].push_back(a);
     for (Operation *op : ops)

@@ -72,6 +72,11 @@ void setResults(func::FuncOp func, ArrayRef<Value> values,
 /// loss, depends on; empty when result 0 is not a 0-d tensor.
 llvm::DenseSet<Operation *> lossCone(func::FuncOp func);
 
+/// The value whose storage each value of `func`'s body uses: a view
+/// (reshape, flatten) shares its source's; any other value, and each
+/// argument, has its own.
+llvm::DenseMap<Value, Value> storageRoots(func::FuncOp func);
+
 /// Marks the forward values that the backward pass uses: in a function whose
 /// result 0 is a scalar loss, the forward ops are those the loss depends on;
 /// each forward op whose results feed other ops gets `d2l.saved` = the

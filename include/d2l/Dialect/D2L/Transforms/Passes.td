@@ -260,9 +260,11 @@ def D2LEarlyUpdate : Pass<"d2l-early-update", "ModuleOp"> {
     In a function that returns new values of its parameters and states (a
     training step), the update chains are the elementwise ops whose results
     reach only those returned values (SGD's `w - lr g`, the momentum buffer,
-    Adam's moments, and the gradient's last accumulation). Each connected
+    Adam's moments). Each connected
     chain moves to right after the last of its inputs and of the other
-    readers of the parameters and states it updates. The scheduler then
+    readers of the parameters and states it updates; a gradient accumulated
+    over several terms (a recurrent weight's) is summed where its terms are
+    complete, only the update moves. The scheduler then
     writes the update over the parameter in place and the gradient dies at
     once instead of waiting for the end of the backward pass, which lowers
     the step's peak memory. With gradient clipping by global norm every
@@ -311,6 +313,22 @@ def D2LFuseConvBnRelu : Pass<"d2l-fuse-conv-bn-relu", "ModuleOp"> {
     - saved: the conv output and the per-channel statistics. The
       activation's output, which the backward pass would read (the next
       convolution's input), is recomputed there from them.
+  }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
+def D2LReorder : Pass<"d2l-reorder", "ModuleOp"> {
+  let summary = "Reorder the ops to lower the peak of live bytes";
+  let description = [{
+    A memory-aware list schedule of each function: among the ops whose
+    operands are ready, the one that frees the most bytes net of what it
+    allocates runs first (ties in program order). The new order replaces
+    the old one only when its peak of live bytes is lower (each value from
+    its definition to its last reader, views sharing their source,
+    parameters and their new values outside the count). An op returning a
+    new value of a parameter or state runs after every other reader of the
+    argument, so the scheduler can still write it in place. The estimates
+    are recorded as `d2l.reorder` on the function.
   }];
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }

@@ -35,6 +35,9 @@ struct PipelineOptions {
   /// Each parameter's update right after its gradient, in place
   /// (--d2l-early-update): a lower peak, one launch per parameter.
   bool earlyUpdate = false;
+  /// The memory-aware order of the ops (--d2l-reorder), kept only when it
+  /// lowers the estimated peak.
+  bool reorder = true;
   /// --d2l-remat when a budget (or policy sqrt) is given.
   std::string rematBudget;
   std::string rematPolicy = "auto";
