@@ -197,6 +197,7 @@ struct StepMemory {
   d2l::FunctionMemory m;
   double extraFlops = 0;
   int64_t recomputed = 0;
+  bool optimal = false;
 };
 FailureOr<StepMemory> stepMemory(StringRef text, StringRef name,
                                  d2l::PipelineOptions options) {
@@ -217,6 +218,8 @@ FailureOr<StepMemory> stepMemory(StringRef text, StringRef name,
   if (auto remat = step->getAttrOfType<DictionaryAttr>("d2l.remat")) {
     r.extraFlops = cast<FloatAttr>(remat.get("extra_flops")).getValueAsDouble();
     r.recomputed = cast<IntegerAttr>(remat.get("recomputed")).getInt();
+    if (auto o = remat.getAs<BoolAttr>("optimal"))
+      r.optimal = o.getValue();
   }
   return r;
 }
@@ -288,7 +291,7 @@ int benchRematCurve() {
     llvm::outs() << name << " train_step, recomputation to a budget on the "
                  << "saved bytes (" << base->m.savedBytes << " without)\n";
     llvm::outs() << "  policy   budget        saved        arena recomputed "
-                    "   extra FLOPs  planned in\n";
+                    "   extra FLOPs  planned in  proven optimal\n";
     llvm::outs() << llvm::format("  %-8s %5.0f%% %12lld %12llu %10d %14.4g\n",
                                  (const char *)"none", 100.0,
                                  (long long)base->m.savedBytes,
@@ -314,10 +317,11 @@ int benchRematCurve() {
           continue;
         }
         llvm::outs() << llvm::format(
-            "  %-8s %5.0f%% %12lld %12llu %10lld %14.4g %10.2fs\n", policy,
+            "  %-8s %5.0f%% %12lld %12llu %10lld %14.4g %10.2fs  %s\n", policy,
             std::string(policy) == "sqrt" ? 0.0 : fraction * 100,
             (long long)m->m.savedBytes, (unsigned long long)m->m.arena,
-            (long long)m->recomputed, m->extraFlops, seconds);
+            (long long)m->recomputed, m->extraFlops, seconds,
+            m->optimal ? "yes" : "no");
       }
   }
   return 0;
