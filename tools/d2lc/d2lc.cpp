@@ -126,8 +126,10 @@ static cl::opt<std::string> rematBudget(
     cl::init(""), cl::cat(category));
 static cl::opt<std::string>
     rematPolicy("remat-policy",
-                cl::desc("With --remat-budget: auto, exact, greedy, or sqrt "
-                         "(Chen et al.'s checkpointing, no budget needed)"),
+                cl::desc("With --remat-budget: auto or exact (branch and "
+                         "bound), greedy, exhaustive (every subset, up to 20 "
+                         "saved values), or sqrt (Chen et al.'s "
+                         "checkpointing, no budget needed)"),
                 cl::init("auto"), cl::cat(category));
 
 static cl::opt<std::string> rematObjective(

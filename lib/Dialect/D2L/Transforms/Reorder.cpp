@@ -16,6 +16,7 @@
 #include "d2l/Dialect/D2L/Transforms/Autodiff.h"
 #include "d2l/Dialect/D2L/Transforms/Passes.h"
 
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
 
 #include <limits>
@@ -219,6 +220,11 @@ struct ReorderPass : d2l::impl::D2LReorderBase<ReorderPass> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())
+        continue;
+      // Only pure ops move (every d2l op is; a function with anything else
+      // keeps its order).
+      if (llvm::any_of(func.getBody().front().without_terminator(),
+                       [](Operation &op) { return !isMemoryEffectFree(&op); }))
         continue;
       Reorderer r(func);
       SmallVector<unsigned> original;
