@@ -7,6 +7,7 @@
 // RUN: not d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-remat="budget=100 policy=greedy" 2>&1 | FileCheck %s --check-prefix=TOOSMALL-GREEDY
 // RUN: not d2lc-opt %s --d2l-train-step --d2l-remat="budget=0.5 policy=magic" 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not d2lc-opt %s --d2l-train-step --d2l-remat="budget=lots" 2>&1 | FileCheck %s --check-prefix=BUDGET
+// RUN: not d2lc %models/resnet18.mlir --train --batch 2 --remat-budget 0.5 --remat-policy exhaustive 2>&1 | FileCheck %s --check-prefix=EXHAUSTIVE-LIMIT
 // The numbers (recomputed = not recomputed, bit for bit, for ResNet-18 at
 // batch 32 under half its saved bytes) are checked by
 // test/Runtime/remat.py.
@@ -50,6 +51,7 @@
 // TOOSMALL-ALL: error: --d2l-remat on @train_step: the budget of 100 bytes cannot be met: the lowest peak the exhaustive search reaches is 5832 bytes
 // TOOSMALL-GREEDY: error: --d2l-remat on @train_step: the budget of 100 bytes cannot be met: the lowest peak the greedy search reaches is {{[0-9]+}} bytes, the smallest feasible budget it found
 // POLICY: error: --d2l-remat on @train_step: unknown policy 'magic' (expected auto, exact, greedy, sqrt or exhaustive)
+// EXHAUSTIVE-LIMIT: error: --d2l-remat on @train_step: policy=exhaustive handles up to 20 saved values; this step has 57 (use policy=exact)
 // BUDGET: error: --d2l-remat on @train_step: budget 'lots' is not a byte count or a fraction
 
 func.func @forward(%x: tensor<2x3x6x6xf32> {d2l.input = "X"},
