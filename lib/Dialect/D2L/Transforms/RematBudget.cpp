@@ -8,9 +8,10 @@
 // convolutions included. The memory of a step is estimated by a liveness
 // simulation over the ops (every value from its definition to its last use,
 // views sharing their source's bytes, a recomputed value live again from
-// its recomputation, its cone's intermediates at that point), which is the
-// bound the planner reaches (within 2%, `--mem-report` prints the planned
-// arena); the cost of a choice is the FLOPs of the cones.
+// its recomputation, its cone's intermediates at that point). It runs
+// before elementwise fusion, so it also counts intermediates that fusion
+// removes and is usually above the planned arena (`--mem-report` prints
+// both); the cost of a choice is the FLOPs of the cones.
 //
 // Policies: `greedy` drops, one at a time, the value that lowers the peak
 // most per extra FLOP; `exact` (and `auto`, the default) starts from the
