@@ -66,14 +66,16 @@ void moveUpdates(func::FuncOp func) {
   for (bool changed = true; changed;) {
     changed = false;
     for (Operation *op : llvm::to_vector(chain)) {
-      unsigned outside = llvm::count_if(op->getOperands(), [&](Value v) {
-        Operation *def = v.getDefiningOp();
-        return def && !isa<ConstantOp>(def) && !chain.contains(def);
-      });
+      // Distinct values (Adam's square of a gradient reads it twice).
+      llvm::SmallDenseSet<Value, 4> outside;
+      for (Value v : op->getOperands())
+        if (Operation *def = v.getDefiningOp();
+            def && !isa<ConstantOp>(def) && !chain.contains(def))
+          outside.insert(v);
       bool usedOutside = llvm::any_of(op->getUsers(), [&](Operation *u) {
         return u != ret.getOperation() && !chain.contains(u);
       });
-      if (outside >= 2 || usedOutside) {
+      if (outside.size() >= 2 || usedOutside) {
         chain.remove(op);
         changed = true;
       }

@@ -204,10 +204,11 @@ public:
   /// recomputation that produced it.
   SmallVector<Recompute> plan(const llvm::DenseSet<Value> &dropped,
                               llvm::DenseMap<Value, unsigned> &reuse) {
-    // In the order the backward pass needs them, so that a recomputation
-    // stops at the dropped values recomputed before it (which keeps the
-    // cost monotone: dropping one more value never makes the others
-    // cheaper, which the exact search relies on).
+    // In the order the backward pass needs them; a recomputation stops at
+    // every value recomputed before it (dropped or intermediate), so each
+    // op is recomputed at most once and the cost is the FLOPs of the ops
+    // between the dropped values and the kept ones: monotone in the
+    // dropped set, which the exact search relies on.
     SmallVector<Value> order(dropped.begin(), dropped.end());
     llvm::sort(order, [&](Value a, Value b) {
       unsigned fa = firstBackwardUse(a), fb = firstBackwardUse(b);
@@ -216,15 +217,13 @@ public:
       return later(a, b);
     });
     SmallVector<Recompute> result;
+    llvm::DenseSet<Operation *> done; // ops recomputed so far
     for (Value v : order) {
       unsigned at = firstBackwardUse(v);
-      if (at >= ops.size())
-        continue;
-      auto r = reuse.find(v);
-      if (r != reuse.end() && result[r->second].at <= at)
-        continue; // already recomputed earlier, still there
-      // The cone: back to saved values, arguments, constants, and dropped
-      // values recomputed before `at`.
+      if (at >= ops.size() || done.contains(v.getDefiningOp()))
+        continue; // never read backward, or recomputed earlier
+      // The cone: back to saved values, arguments, constants, and values
+      // recomputed before.
       llvm::SetVector<Operation *> c;
       SmallVector<Value> stack{v};
       llvm::DenseSet<Value> seen;
@@ -233,32 +232,29 @@ public:
         if (!seen.insert(u).second)
           continue;
         Operation *def = u.getDefiningOp();
-        if (!def || isa<ConstantOp>(def))
+        if (!def || isa<ConstantOp>(def) || done.contains(def))
           continue;
         Value st = storage.lookup(u);
         if (u != v && isCandidate(st) && !dropped.contains(st))
           continue;
-        if (u != v && dropped.contains(st)) {
-          auto e = reuse.find(st);
-          if (e != reuse.end() && result[e->second].at <= at)
-            continue;
-        }
         c.insert(def);
         llvm::append_range(stack, def->getOperands());
       }
       // The views of `v` the backward pass reads.
       for (Value x : views.lookup(v))
-        if (x != v)
+        if (x != v && !done.contains(x.getDefiningOp()))
           c.insert(x.getDefiningOp());
       Recompute rc{v, at, SmallVector<Operation *>(c.begin(), c.end())};
 
       llvm::sort(rc.ops, [&](Operation *a, Operation *b) {
         return position[a] < position[b];
       });
-      for (Operation *op : rc.ops)
+      for (Operation *op : rc.ops) {
+        done.insert(op);
         for (Value res : op->getResults())
           if (dropped.contains(res))
             reuse[res] = unsigned(result.size());
+      }
       result.push_back(std::move(rc));
     }
     return result;
@@ -291,30 +287,33 @@ public:
         live(at(position[op]), at(lastUse(r, dropped.contains(r))), bytesOf(r));
       }
     llvm::DenseMap<Value, unsigned> reuse;
-    for (const Recompute &rc : plan(dropped, reuse)) {
+    SmallVector<Recompute> recomputes = plan(dropped, reuse);
+    // When each recomputed op runs: its recomputation's ops one by one
+    // just before the op that reads it.
+    llvm::DenseMap<Operation *, int64_t> when;
+    for (const Recompute &rc : recomputes) {
       int64_t start = at(rc.at) - int64_t(rc.ops.size()) - 1;
-      llvm::DenseMap<Operation *, int64_t> when;
       for (auto [k, op] : llvm::enumerate(rc.ops))
         when[op] = start + int64_t(k);
+    }
+    for (const Recompute &rc : recomputes)
       for (Operation *op : rc.ops) {
         flops += flopsOf(op);
         for (Value r : op->getResults()) {
           if (storage.lookup(r) != r)
             continue;
-          if (dropped.contains(r)) {
-            // Recomputed for the backward pass: until its last reader.
-            live(when[op], at(lastUse(r, false)), bytesOf(r));
-            continue;
-          }
+          // Live until its last reader among the recomputed ops, and, for
+          // a dropped value, its backward readers.
           int64_t end = when[op];
           for (Value x : views.lookup(r))
             for (Operation *u : x.getUsers())
-              if (when.count(u))
-                end = std::max(end, when[u]);
+              if (auto w = when.find(u); w != when.end())
+                end = std::max(end, w->second);
+          if (dropped.contains(r))
+            end = std::max(end, at(lastUse(r, false)));
           live(when[op], end, bytesOf(r));
         }
       }
-    }
     int64_t peak = 0, now = 0;
     for (auto &[t, d] : delta) {
       now += d;
@@ -394,8 +393,7 @@ public:
           if (a.getName().getValue().starts_with("d2l."))
             clone->removeAttr(a.getName());
         for (auto [o, c] : llvm::zip(op->getResults(), clone->getResults()))
-          if (dropped.contains(storage.lookup(o)))
-            clones[o] = c;
+          clones[o] = c;
       }
     }
     // Backward readers of dropped values (and their views) read the
@@ -681,6 +679,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
             BranchAndBound low(p, measure, target, savedObjective);
             low.lowest = lowest;
             low.runLowest();
+            evaluations += low.evaluations;
             lowest = low.lowest;
             lowestProven = low.complete;
           }
