@@ -270,6 +270,13 @@ void mlir::d2l::setResults(func::FuncOp func, ArrayRef<Value> values,
   func.setAllResultAttrs(resAttrs);
 }
 
+int64_t mlir::d2l::tensorBytes(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t)
+    return 0;
+  return t.getNumElements() * int64_t((t.getElementTypeBitWidth() + 7) / 8);
+}
+
 llvm::DenseMap<Value, Value> mlir::d2l::storageRoots(func::FuncOp func) {
   Block &body = func.getBody().front();
   llvm::DenseMap<Value, Value> storage;

@@ -16,11 +16,6 @@ using namespace mlir::d2l;
 
 namespace {
 
-int64_t bytesOf(Value v) {
-  auto t = cast<RankedTensorType>(v.getType());
-  return t.getNumElements() * int64_t((t.getElementTypeBitWidth() + 7) / 8);
-}
-
 /// Ops whose results can be recomputed for free of anything but their
 /// operands: elementwise ops and views.
 bool recomputable(Operation *op) {
@@ -83,8 +78,8 @@ unsigned mlir::d2l::rematerializeElementwise(func::FuncOp func) {
       }
       int64_t extra = 0;
       for (Value u : newlySaved)
-        extra += bytesOf(u);
-      if (extra >= bytesOf(v)) {
+        extra += tensorBytes(u);
+      if (extra >= tensorBytes(v)) {
         kept.insert(v);
         continue;
       }

@@ -49,11 +49,6 @@ namespace mlir::d2l {
 
 namespace {
 
-int64_t bytesOf(Value v) {
-  auto t = cast<RankedTensorType>(v.getType());
-  return t.getNumElements() * int64_t((t.getElementTypeBitWidth() + 7) / 8);
-}
-
 int64_t numel(Type t) { return cast<RankedTensorType>(t).getNumElements(); }
 
 /// Floating-point operations of one op (multiply-adds count two).
@@ -142,7 +137,7 @@ public:
       for (Value r : op->getResults()) {
         if (storage.lookup(r) != r || !hasBackwardUse(r))
           continue;
-        candidates.push_back({r, bytesOf(r), position[op]});
+        candidates.push_back({r, tensorBytes(r), position[op]});
         candidateSet.insert(r);
       }
     }
@@ -276,7 +271,7 @@ public:
       bool arena = !func.getArgAttr(a.getArgNumber(), kParamAttr) &&
                    !func.getArgAttr(a.getArgNumber(), kStateAttr);
       if (arena)
-        live(0, at(lastUse(a, false)), bytesOf(a));
+        live(0, at(lastUse(a, false)), tensorBytes(a));
     }
     // Original values: dropped ones live for their forward readers only.
     for (Operation *op : ops)
@@ -284,7 +279,8 @@ public:
         if (storage.lookup(r) != r || isa<ConstantOp>(op) ||
             inPlaceUpdates.contains(r))
           continue;
-        live(at(position[op]), at(lastUse(r, dropped.contains(r))), bytesOf(r));
+        live(at(position[op]), at(lastUse(r, dropped.contains(r))),
+             tensorBytes(r));
       }
     llvm::DenseMap<Value, unsigned> reuse;
     SmallVector<Recompute> recomputes = plan(dropped, reuse);
@@ -311,7 +307,7 @@ public:
                 end = std::max(end, w->second);
           if (dropped.contains(r))
             end = std::max(end, at(lastUse(r, false)));
-          live(when[op], end, bytesOf(r));
+          live(when[op], end, tensorBytes(r));
         }
       }
     int64_t peak = 0, now = 0;
@@ -340,20 +336,20 @@ public:
       for (BlockArgument a : func.getBody().front().getArguments())
         if (!func.getArgAttr(a.getArgNumber(), kParamAttr) &&
             !func.getArgAttr(a.getArgNumber(), kStateAttr))
-          live(0, lastUse(a, false), bytesOf(a));
+          live(0, lastUse(a, false), tensorBytes(a));
       for (Operation *op : ops)
         for (Value r : op->getResults()) {
           if (storage.lookup(r) != r || isa<ConstantOp>(op) ||
               inPlaceUpdates.contains(r))
             continue;
           if (!isCandidate(r)) {
-            live(position[op], lastUse(r, false), bytesOf(r));
+            live(position[op], lastUse(r, false), tensorBytes(r));
             continue;
           }
           unsigned fwd = lastUse(r, true);
           unsigned bwd = std::max(firstBackwardUse(r), fwd + 1);
-          live(position[op], fwd, bytesOf(r));
-          live(bwd, lastUse(r, false), bytesOf(r));
+          live(position[op], fwd, tensorBytes(r));
+          live(bwd, lastUse(r, false), tensorBytes(r));
           gap[r] = {fwd + 1, bwd - 1};
         }
       for (size_t i = 1; i < base.size(); ++i)
@@ -363,7 +359,7 @@ public:
     for (Value v : kept) {
       auto [from, to] = gap.lookup(v);
       for (unsigned t = from; t <= to && t < now.size(); ++t)
-        now[t] += bytesOf(v);
+        now[t] += tensorBytes(v);
     }
     return *std::max_element(now.begin(), now.end());
   }

@@ -33,13 +33,6 @@ using namespace mlir::d2l;
 
 namespace {
 
-int64_t bytesOf(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (!t)
-    return 0;
-  return t.getNumElements() * int64_t((t.getElementTypeBitWidth() + 7) / 8);
-}
-
 class Reorderer {
 public:
   explicit Reorderer(func::FuncOp func) : func(func) {
@@ -98,8 +91,8 @@ public:
         to = end;
       for (Operation *r : readers.lookup(s))
         to = std::max(to, at[index[r]]);
-      delta[from] += bytesOf(s);
-      delta[to + 1] -= bytesOf(s);
+      delta[from] += tensorBytes(s);
+      delta[to + 1] -= tensorBytes(s);
     };
     for (BlockArgument a : func.getBody().front().getArguments())
       live(a, 0);
@@ -141,7 +134,7 @@ public:
         for (Value s : readStorages(ops[i]))
           if (seen.insert(s).second && pending.lookup(s) == 1 &&
               !returned.contains(s) && !free.contains(s))
-            score += bytesOf(s);
+            score += tensorBytes(s);
         if (score > bestScore) {
           bestScore = score;
           best = i;
@@ -179,7 +172,9 @@ private:
   llvm::DenseMap<Value, llvm::SetVector<Operation *>> readers;
   std::vector<llvm::SmallSetVector<unsigned, 4>> preds;
 
-  /// Whether `a` (transitively) reads a result of `b`.
+  /// Whether `a` (transitively) depends on `b`, through data edges and the
+  /// anti-edges added so far (which may point forward in program order, so
+  /// no pruning by index).
   bool dependsOn(Operation *a, Operation *b) {
     SmallVector<unsigned> stack{index[a]};
     llvm::DenseSet<unsigned> seen;
@@ -188,7 +183,7 @@ private:
       unsigned i = stack.pop_back_val();
       if (i == target)
         return true;
-      if (!seen.insert(i).second || i < target)
+      if (!seen.insert(i).second)
         continue;
       for (unsigned p : preds[i])
         stack.push_back(p);
@@ -200,7 +195,7 @@ private:
     int64_t bytes = 0;
     for (Value r : op->getResults())
       if (storage.lookup(r) == r && !free.contains(r))
-        bytes += bytesOf(r);
+        bytes += tensorBytes(r);
     return bytes;
   }
 

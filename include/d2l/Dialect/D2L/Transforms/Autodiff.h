@@ -72,6 +72,10 @@ void setResults(func::FuncOp func, ArrayRef<Value> values,
 /// loss, depends on; empty when result 0 is not a 0-d tensor.
 llvm::DenseSet<Operation *> lossCone(func::FuncOp func);
 
+/// The bytes of a tensor value (0 for anything that is not a ranked
+/// tensor).
+int64_t tensorBytes(Value v);
+
 /// The value whose storage each value of `func`'s body uses: a view
 /// (reshape, flatten) shares its source's; any other value, and each
 /// argument, has its own.
