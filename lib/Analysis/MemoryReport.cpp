@@ -165,6 +165,8 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
         os << llvm::formatv("  {0,-22} {1,14}\n", what, v);
       };
       line("budget", i("budget"));
+      if (auto m = remat.getAs<IntegerAttr>("margin"); m && m.getInt())
+        line("budget margin", m.getInt());
       line("values recomputed", i("recomputed"));
       line("saved values", i("candidates"));
       os << llvm::formatv(
@@ -179,6 +181,9 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
       if (auto o = remat.getAs<BoolAttr>("optimal"))
         os << llvm::formatv("  {0,-22} {1,14}\n", "proven optimal",
                             o.getValue() ? "yes" : "no");
+      if (auto f = remat.getAs<BoolAttr>("stem_fused"))
+        os << llvm::formatv("  {0,-22} {1,14}\n", "stem fused",
+                            f.getValue() ? "yes" : "no");
     }
   }
   return success();

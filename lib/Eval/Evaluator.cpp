@@ -314,6 +314,37 @@ private:
             set(o->getResult(i), std::move(r[i]));
           return success();
         })
+        .template Case<ConvBnReluPoolBackwardOp>(
+            [&](ConvBnReluPoolBackwardOp o) {
+              // The ops it stands for, materialising every intermediate.
+              const Tensor<T> &x = get(o.getInput()), &w = get(o.getWeight());
+              auto st = pair(o.getStride()), pad = pair(o.getPadding());
+              Shape ys{x.shape[0], w.shape[0], 0, 0};
+              for (int i = 0; i < 2; ++i)
+                ys[2 + i] =
+                    (x.shape[2 + i] + 2 * pad[i] - w.shape[2 + i]) / st[i] + 1;
+              ConvParams p{st, pad, {1, 1}, {0, 0}, 1};
+              Tensor<T> y = conv2d(x, w, getOptional(o.getBias()), p, ys);
+              Tensor<T> z = batchNormApply(
+                  y, get(o.getBnWeight()), get(o.getBnBias()),
+                  get(o.getBatchMean()), get(o.getBatchInvstd()));
+              Tensor<T> a = unary(UnaryKind::Relu, z);
+              Tensor<T> da = maxPool2dBackward(
+                  get(o.getGradOutput()), a, pair(o.getPoolKernelSize()),
+                  pair(o.getPoolStride()), pair(o.getPoolPadding()));
+              Tensor<T> dz = activationBackward(ActivationKind::Relu, da, a);
+              auto r = batchNormBackward(dz, y, get(o.getBnWeight()),
+                                         get(o.getBatchMean()),
+                                         get(o.getBatchInvstd()));
+              set(o.getGradWeight(),
+                  conv2dBackwardFilter(x, r[0], p, shapeOf(o.getGradWeight())));
+              set(o.getGradBnWeight(), std::move(r[1]));
+              set(o.getGradBnBias(), std::move(r[2]));
+              std::vector<bool> reduced{true, false, true, true};
+              set(o.getGradBias(),
+                  reduce(r[0], reduced, false, shapeOf(o.getGradBias())));
+              return success();
+            })
         .template Case<BatchNormInferenceOp>([&](BatchNormInferenceOp o) {
           set(o.getResult(),
               batchNormInference(get(o.getInput()), get(o.getWeight()),

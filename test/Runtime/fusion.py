@@ -21,7 +21,8 @@ import tempfile
 import torch
 import torch.nn.functional as F
 from torch import nn
-from d2lmodels import CNN_MODELS, MODELS, biases_before_bn, randomize, state_tensors
+from d2lmodels import (CNN_MODELS, MODELS, biases_before_bn, randomize, reference_step,
+                       state_tensors)
 from d2ltest import Checker, load_safetensors, run_tool, save_safetensors, tool
 
 models_dir, inputs_dir = sys.argv[1], sys.argv[2]
@@ -79,22 +80,6 @@ def run(cu, entry, inputs):
     return load_safetensors(out)
 
 
-def reference_step(net, x, y):
-    net.train()
-    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
-    loss = F.cross_entropy(net(x), y)
-    opt.zero_grad()
-    loss.backward()
-    ref = {"loss": loss.detach()}
-    for n, p in net.named_parameters():
-        ref["grad." + n] = p.grad.clone()
-    opt.step()
-    ref.update(state_tensors(net))
-    for n, p in net.named_parameters():
-        ref["momentum." + n] = opt.state[p]["momentum_buffer"]
-    return ref
-
-
 def compare_step(tag, ours, ref, noise):
     for k, v in ref.items():
         if k not in ours:
@@ -130,7 +115,7 @@ def check_model(tag, src, make, shape, batch, forward=True):
         c.close(f"{tag} b{batch} forward, BN folded, vs PyTorch", fused["logits"], ref, 1e-4)
         c.close(f"{tag} b{batch} forward, unfused, vs PyTorch", unfused["logits"], ref, 1e-4)
 
-    ref = reference_step(net, x, y)
+    ref = reference_step(net, x, y, LR, MOMENTUM, WD)
     fused = run(compile_model(src, tag, batch, True, True), "train_step", inputs)
     unfused = run(compile_model(src, tag, batch, True, False), "train_step", inputs)
     compare_step(f"{tag} b{batch} train_step fused vs PyTorch:", fused, ref, noise)

@@ -309,6 +309,27 @@ CNN_MODELS = {
 }
 
 
+def reference_step(net, x, y, lr, momentum=0.0, weight_decay=0.0):
+    """One SGD step of `net` on (x, y) with cross-entropy, in training mode:
+    the loss, every gradient (grad.NAME), the new parameters and BatchNorm
+    statistics, and the momentum buffers (momentum.NAME) when momentum > 0."""
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum,
+                          weight_decay=weight_decay)
+    loss = F.cross_entropy(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    ref = {"loss": loss.detach()}
+    for n, p in net.named_parameters():
+        ref["grad." + n] = p.grad.clone()
+    opt.step()
+    ref.update(state_tensors(net))
+    if momentum:
+        for n, p in net.named_parameters():
+            ref["momentum." + n] = opt.state[p]["momentum_buffer"]
+    return ref
+
+
 def biases_before_bn(net):
     """Names of the conv/linear biases that a training-mode BatchNorm
     follows: their exact gradient is zero, so every implementation holds f32

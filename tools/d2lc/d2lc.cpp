@@ -98,6 +98,13 @@ static cl::opt<bool>
                        "that lowers the estimated peak)"),
               cl::cat(category));
 
+static cl::opt<bool> fuseStem(
+    "fuse-stem-backward",
+    cl::desc("With --train: the backward pass of a conv-BN-ReLU-max-pool "
+             "stem as one kernel that recomputes its activations "
+             "(--d2l-fuse-stem-backward): its conv output is not saved"),
+    cl::cat(category));
+
 static cl::opt<bool> earlyUpdate(
     "early-update",
     cl::desc("With --train: update each parameter right after its gradient "
@@ -218,6 +225,7 @@ int main(int argc, char **argv) {
   options.emitGrads = emitGrads;
   options.fuse = !noFuse;
   options.earlyUpdate = earlyUpdate;
+  options.fuseStem = fuseStem;
   options.reorder = !noReorder;
   options.rematBudget = rematBudget;
   options.rematPolicy = rematPolicy;

@@ -379,7 +379,7 @@ private:
       r = printGemmFamily(os, l);
     else if (f == "pool" || f == "pool_backward")
       r = printPool(os, l);
-    else if (f.starts_with("bn_") || f.starts_with("ln_"))
+    else if (f.starts_with("bn_") || f.starts_with("ln_") || f == "stem_bwd")
       r = printNorm(os, l);
     else if (f == "reduce")
       r = printReduce(os, l);

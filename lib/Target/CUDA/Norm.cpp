@@ -66,6 +66,163 @@ void printPointwiseHead(llvm::raw_ostream &os, const Layout &l) {
 
 } // namespace
 
+/// d2l.conv_bn_relu_pool_backward: one block per output channel c. a0 =
+/// the pooled gradient, a1 = the input, a2 = the conv weight, a3, a4 =
+/// BatchNorm's weight and bias, a5, a6 = the batch mean and invstd, [a7 =
+/// the conv bias] -> the weight, BN weight, BN bias and bias gradients.
+/// Pass 1 recomputes each pooling window (conv products in the forward
+/// GEMM's order, then the forward's normalisation chain, so the same
+/// maximum is found), and adds the window's gradient where its maximum's
+/// pre-activation is positive: S1 = Σ dz, S2 = Σ dz x̂, T1 = Σ dz patch.
+/// Pass 2 visits every conv output: X1 = Σ x̂, T3 = Σ x̂ patch, P = Σ patch.
+/// Then, with k = gamma invstd and M values per channel, BatchNorm's
+/// dx = k (dz - S1/M - x̂ S2/M) gives dW = k (T1 - S1/M P - S2/M T3) and
+/// db = Σ dx = -k S2 X1 / M, without dx ever being stored.
+static LogicalResult printStemBackward(llvm::raw_ostream &os, const Launch &l) {
+  auto op = cast<ConvBnReluPoolBackwardOp>(l.op);
+  RankedTensorType g = l.params[0], x = l.params[1], w = l.params[2];
+  bool bias = op.getBias() != nullptr;
+  Type et = x.getElementType();
+  std::string T = scalarType(et);
+  auto lit = [&](double v) { return literal(v, et); };
+  int64_t n = x.getDimSize(0), ci = x.getDimSize(1), h = x.getDimSize(2),
+          wd = x.getDimSize(3);
+  int64_t c = w.getDimSize(0), kh = w.getDimSize(2), kw = w.getDimSize(3);
+  int64_t k = ci * kh * kw;
+  auto st = op.getStride(), pad = op.getPadding();
+  int64_t yh = (h + 2 * pad[0] - kh) / st[0] + 1;
+  int64_t yw = (wd + 2 * pad[1] - kw) / st[1] + 1;
+  int64_t oh = g.getDimSize(2), ow = g.getDimSize(3);
+  auto pk = op.getPoolKernelSize(), ps = op.getPoolStride(),
+       pp = op.getPoolPadding();
+  int64_t nk = 3 + 3 * k;
+  size_t o = l.numInputs();
+  std::string dW = l.paramName(o), dG = l.paramName(o + 1),
+              dB = l.paramName(o + 2), dBias = l.paramName(o + 3);
+  // The patch of conv output (ya, yb) of image im into pv[], and its
+  // convolution into xv, as the forward GEMM sums it.
+  auto patchAndConv = [&](StringRef ind, StringRef im, StringRef ya,
+                          StringRef yb) {
+    std::string s;
+    llvm::raw_string_ostream ss(s);
+    ss << ind << T << " xv = 0;\n"
+       << ind << "for (long long q = 0; q < " << str(k) << "; ++q) {\n"
+       << ind << "  const long long ic = q / " << str(kh * kw) << ", ky = (q / "
+       << str(kw) << ") % " << str(kh) << ", kx = q % " << str(kw) << ";\n"
+       << ind << "  const long long ih = " << ya << " * " << str(st[0]) << " - "
+       << str(pad[0]) << " + ky, iw = " << yb << " * " << str(st[1]) << " - "
+       << str(pad[1]) << " + kx;\n"
+       << ind << "  pv[q] = (ih >= 0 && ih < " << str(h)
+       << " && iw >= 0 && iw < " << str(wd) << ") ? a1[((" << im << " * "
+       << str(ci) << " + ic) * " << str(h) << " + ih) * " << str(wd)
+       << " + iw] : (" << T << ")0;\n"
+       << ind << "  if (ih >= 0 && ih < " << str(h) << " && iw >= 0 && iw < "
+       << str(wd) << ")\n"
+       << ind << "    xv += a2[c * " << str(k) << " + q] * pv[q];\n"
+       << ind << "}\n";
+    if (bias)
+      ss << ind << "xv = xv + cb;\n";
+    // The forward's chain: t0 = x - mean, t1 = t0 invstd (x̂), t2 = t1
+    // gamma, t3 = t2 + beta (the pre-activation).
+    ss << ind << "const " << T << " t0 = (xv) - (mean);\n"
+       << ind << "const " << T << " t1 = (t0) * (invstd);\n"
+       << ind << "const " << T << " t2 = (t1) * (gw);\n"
+       << ind << "const " << T << " t3 = (t2) + (gb);\n";
+    return s;
+  };
+  os << "  const long long c = blockIdx.x;\n"
+     << "  const " << T << " mean = a5[c], invstd = a6[c], gw = a3[c], gb = "
+     << "a4[c];\n";
+  if (bias)
+    os << "  const " << T << " cb = a7[c];\n";
+  os << "  D2L_SHARED double red[256];\n"
+     << "  D2L_SHARED double tot[" << nk << "];\n"
+     << "  D2L_PRIVATE(double, acc, " << nk << ", 256);\n"
+     << "  D2L_THREADS {\n"
+     << "    double *s = D2L_P(acc);\n"
+     << "    for (int i = 0; i < " << nk << "; ++i)\n"
+     << "      s[i] = 0;\n"
+     << "    " << T << " pv[" << k
+     << "];\n"
+     // Pass 1: the windows.
+     << "    for (long long j = threadIdx.x; j < " << str(n * oh * ow)
+     << "; j += 256) {\n"
+     << "      const long long im = j / " << str(oh * ow) << ", r = j % "
+     << str(oh * ow) << ", oy = r / " << str(ow) << ", ox = r % " << str(ow)
+     << ";\n"
+     << "      const long long h0 = oy * " << str(ps[0]) << " - " << str(pp[0])
+     << ", w0 = ox * " << str(ps[1]) << " - " << str(pp[1]) << ";\n"
+     << "      long long best = -1, bestA = 0, bestB = 0;\n"
+     << "      " << T << " bestValue = 0, bestZ = 0, bestXhat = 0;\n"
+     << "      for (long long ya = h0 < 0 ? 0 : h0; ya < h0 + " << str(pk[0])
+     << " && ya < " << str(yh) << "; ++ya)\n"
+     << "        for (long long yb = w0 < 0 ? 0 : w0; yb < w0 + " << str(pk[1])
+     << " && yb < " << str(yw) << "; ++yb) {\n"
+     << patchAndConv("          ", "im", "ya", "yb") << "          const " << T
+     << " v = ((t3) > " << lit(0) << " || (t3) != (t3)) ? (t3) : " << lit(0)
+     << ";\n"
+     << "          if (best < 0 || v > bestValue || (v != v && bestValue == "
+        "bestValue)) {\n"
+     << "            best = ya * " << str(yw) << " + yb;\n"
+     << "            bestA = ya;\n            bestB = yb;\n"
+     << "            bestValue = v;\n            bestZ = t3;\n"
+     << "            bestXhat = t1;\n"
+     << "          }\n"
+     << "        }\n"
+     << "      if (best < 0 || !(bestZ > " << lit(0) << "))\n"
+     << "        continue;\n"
+     << "      const double gv = a0[(im * " << str(c) << " + c) * "
+     << str(oh * ow) << " + r];\n"
+     << "      s[0] += gv;\n      s[1] += gv * (double)bestXhat;\n"
+     << "      for (long long q = 0; q < " << str(k) << "; ++q) {\n"
+     << "        const long long ic = q / " << str(kh * kw) << ", ky = (q / "
+     << str(kw) << ") % " << str(kh) << ", kx = q % " << str(kw) << ";\n"
+     << "        const long long ih = bestA * " << str(st[0]) << " - "
+     << str(pad[0]) << " + ky, iw = bestB * " << str(st[1]) << " - "
+     << str(pad[1]) << " + kx;\n"
+     << "        if (ih >= 0 && ih < " << str(h) << " && iw >= 0 && iw < "
+     << str(wd) << ")\n"
+     << "          s[3 + q] += gv * (double)a1[((im * " << str(ci)
+     << " + ic) * " << str(h) << " + ih) * " << str(wd) << " + iw];\n"
+     << "      }\n"
+     << "    }\n"
+     // Pass 2: every conv output.
+     << "    for (long long j = threadIdx.x; j < " << str(n * yh * yw)
+     << "; j += 256) {\n"
+     << "      const long long im = j / " << str(yh * yw) << ", ya = (j / "
+     << str(yw) << ") % " << str(yh) << ", yb = j % " << str(yw) << ";\n"
+     << patchAndConv("      ", "im", "ya", "yb") << "      (void)t3;\n"
+     << "      s[2] += (double)t1;\n"
+     << "      for (long long q = 0; q < " << str(k) << "; ++q) {\n"
+     << "        s[" << 3 + k << " + q] += (double)t1 * (double)pv[q];\n"
+     << "        s[" << 3 + 2 * k << " + q] += (double)pv[q];\n"
+     << "      }\n"
+     << "    }\n"
+     << "  }\n"
+     << "  for (int i = 0; i < " << nk << "; ++i) {\n"
+     << "    D2L_THREADS {\n      red[threadIdx.x] = D2L_P(acc)[i];\n    }\n";
+  printTreeSum(os, "red");
+  os << "    D2L_THREADS {\n"
+     << "      if (threadIdx.x == 0)\n        tot[i] = red[0];\n"
+     << "    }\n"
+     << "    D2L_BARRIER;\n"
+     << "  }\n"
+     << "  D2L_THREADS {\n"
+     << "    if (threadIdx.x == 0) {\n"
+     << "      const double m = " << str(n * yh * yw) << ";\n"
+     << "      const double kk = (double)gw * (double)invstd;\n"
+     << "      const double s1 = tot[0], s2 = tot[1], x1 = tot[2];\n"
+     << "      for (long long q = 0; q < " << str(k) << "; ++q)\n"
+     << "        " << dW << "[c * " << str(k) << " + q] = (" << T
+     << ")(kk * (tot[3 + q] - s1 / m * tot[" << 3 + 2 * k
+     << " + q] - s2 / m * tot[" << 3 + k << " + q]));\n"
+     << "      " << dG << "[c] = (" << T << ")s2;\n"
+     << "      " << dB << "[c] = (" << T << ")s1;\n"
+     << "      " << dBias << "[c] = (" << T << ")(-kk * s2 / m * x1);\n"
+     << "    }\n  }\n";
+  return success();
+}
+
 LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
                                          const Launch &l) {
   StringRef f = l.family();
@@ -300,5 +457,7 @@ LogicalResult mlir::d2l::cuda::printNorm(llvm::raw_ostream &os,
        << "    }\n  }\n";
     return success();
   }
+  if (f == "stem_bwd")
+    return printStemBackward(os, l);
   return l.op->emitError() << "no normalisation family '" << f << "'";
 }

@@ -687,3 +687,19 @@ func.func @scan_no_sequence(%h0: tensor<2xf32>) {
   }
   return
 }
+
+// -----
+
+func.func @stem_grad_shape(%g: tensor<2x4x3x3xf32>, %x: tensor<2x1x8x8xf32>, %w: tensor<4x1x3x3xf32>, %c: tensor<4xf32>) {
+  // expected-error @+1 {{'d2l.conv_bn_relu_pool_backward' op expects grad_output of the pooled type 'tensor<2x4x4x4xf32>' but got 'tensor<2x4x3x3xf32>'}}
+  %r:4 = d2l.conv_bn_relu_pool_backward %g, %x, %w, %c, %c, %c, %c {padding = array<i64: 1, 1>, pool_kernel_size = array<i64: 2, 2>, pool_stride = array<i64: 2, 2>} : (tensor<2x4x3x3xf32>, tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<4x1x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @stem_stats_shape(%g: tensor<2x4x4x4xf32>, %x: tensor<2x1x8x8xf32>, %w: tensor<4x1x3x3xf32>, %c: tensor<4xf32>, %m: tensor<3xf32>) {
+  // expected-error @+1 {{'d2l.conv_bn_relu_pool_backward' op expects batch_mean of shape [4] but got 'tensor<3xf32>'}}
+  %r:4 = d2l.conv_bn_relu_pool_backward %g, %x, %w, %c, %c, %m, %c {padding = array<i64: 1, 1>, pool_kernel_size = array<i64: 2, 2>, pool_stride = array<i64: 2, 2>} : (tensor<2x4x4x4xf32>, tensor<2x1x8x8xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>, tensor<4xf32>) -> (tensor<4x1x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}

@@ -358,6 +358,37 @@ Conv2dBatchStatsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
   return success();
 }
 
+LogicalResult ConvBnReluPoolBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  ShapeError err{loc, getOperationName()};
+  auto conv = inferConv2d(err, adaptor.getInput().getType(),
+                          adaptor.getWeight().getType(), adaptor.getBias(),
+                          adaptor.getStride(), adaptor.getPadding(),
+                          ArrayRef<int64_t>{1, 1}, 1);
+  if (failed(conv))
+    return failure();
+  SmallVector<Type, 1> pooled;
+  if (failed(inferPool(err, *conv, adaptor.getPoolKernelSize(),
+                       adaptor.getPoolStride(), adaptor.getPoolPadding(),
+                       pooled)))
+    return failure();
+  if (adaptor.getGradOutput().getType() != pooled[0])
+    return err("expects grad_output of the pooled type ", pooled[0],
+               " but got ", adaptor.getGradOutput().getType());
+  int64_t c = conv->getDimSize(1);
+  Type et = conv->getElementType();
+  for (auto [v, name] : {std::pair{adaptor.getBnWeight(), "bn_weight"},
+                         std::pair{adaptor.getBnBias(), "bn_bias"},
+                         std::pair{adaptor.getBatchMean(), "batch_mean"},
+                         std::pair{adaptor.getBatchInvstd(), "batch_invstd"}})
+    if (failed(expectVector(err, v.getType(), name, c, et)))
+      return failure();
+  auto vec = tensor({c}, et);
+  results.append({adaptor.getWeight().getType(), vec, vec, vec});
+  return success();
+}
+
 LogicalResult BatchNormActBackwardOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {

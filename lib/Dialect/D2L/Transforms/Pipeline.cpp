@@ -3,6 +3,7 @@
 #include "d2l/Dialect/D2L/Transforms/Pipeline.h"
 #include "d2l/Dialect/D2L/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 
 using namespace mlir;
@@ -41,35 +42,82 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
   if (options.train)
     if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
       forward.erase();
-  PassManager schedule(module.getContext());
-  if (options.train && options.earlyUpdate)
-    schedule.addPass(createD2LEarlyUpdate());
-  if (options.fuse) {
-    // Training: conv + BN + activation fused forward and backward;
-    // inference (and eval_step): BN folded into the conv's weights; then
-    // elementwise chains, epilogues and the multi-tensor update.
-    if (options.train)
-      schedule.addPass(createD2LFuseConvBnRelu());
+  auto addSchedule = [&](PassManager &schedule, int64_t margin) {
+    if (options.train && options.earlyUpdate)
+      schedule.addPass(createD2LEarlyUpdate());
+    if (options.fuse) {
+      // Training: conv + BN + activation fused forward and backward;
+      // inference (and eval_step): BN folded into the conv's weights; then
+      // elementwise chains, epilogues and the multi-tensor update.
+      if (options.train)
+        schedule.addPass(createD2LFuseConvBnRelu());
+      if (options.train && options.fuseStem)
+        schedule.addPass(createD2LFuseStemBackward());
+    }
+    // Recomputation to a budget: after the training fusion (which decides
+    // what is saved), before elementwise fusion (which groups the
+    // recomputed chains like any others).
+    if (options.train &&
+        (!options.rematBudget.empty() || options.rematPolicy == "sqrt")) {
+      D2LRematOptions o;
+      o.budget = options.rematBudget;
+      o.policy = options.rematPolicy;
+      o.objective = options.rematObjective;
+      o.margin = margin;
+      schedule.addPass(createD2LRemat(o));
+    }
+    if (options.fuse) {
+      schedule.addPass(createD2LFoldBatchNorm());
+      D2LFuseElementwiseOptions o;
+      o.earlyUpdate = options.train && options.earlyUpdate;
+      schedule.addPass(createD2LFuseElementwise(o));
+    }
+    if (options.reorder)
+      schedule.addPass(createD2LReorder());
+    schedule.addPass(createD2LSchedule());
+  };
+  bool peakBudget = options.train && !options.rematBudget.empty() &&
+                    options.rematPolicy != "sqrt" &&
+                    options.rematObjective == "peak";
+  if (!peakBudget) {
+    PassManager schedule(module.getContext());
+    addSchedule(schedule, 0);
+    return schedule.run(module);
   }
-  // Recomputation to a budget: after the training fusion (which decides
-  // what is saved), before elementwise fusion (which groups the recomputed
-  // chains like any others).
-  if (options.train &&
-      (!options.rematBudget.empty() || options.rematPolicy == "sqrt")) {
-    D2LRematOptions o;
-    o.budget = options.rematBudget;
-    o.policy = options.rematPolicy;
-    o.objective = options.rematObjective;
-    schedule.addPass(createD2LRemat(o));
+  // A peak budget bounds the arena the scheduler plans, which the
+  // recomputation's estimate only approximates: plan, and while an arena
+  // exceeds its budget, plan again with the budget lowered by the excess.
+  int64_t margin = 0;
+  int64_t lastArena = 0, lastBudget = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    OwningOpRef<ModuleOp> trial = module.clone();
+    PassManager schedule(module.getContext());
+    addSchedule(schedule, margin);
+    if (failed(schedule.run(*trial)))
+      return failure();
+    int64_t excess = 0;
+    for (auto func : trial->getOps<func::FuncOp>()) {
+      auto remat = func->getAttrOfType<DictionaryAttr>("d2l.remat");
+      auto arena = func->getAttrOfType<IntegerAttr>("d2l.arena");
+      if (!remat || !arena)
+        continue;
+      int64_t budget = remat.getAs<IntegerAttr>("budget").getInt();
+      if (arena.getInt() - budget > excess) {
+        excess = arena.getInt() - budget;
+        lastArena = arena.getInt();
+        lastBudget = budget;
+      }
+    }
+    if (excess <= 0) {
+      module.getBodyRegion().takeBody(trial->getBodyRegion());
+      return success();
+    }
+    margin += excess;
   }
-  if (options.fuse) {
-    schedule.addPass(createD2LFoldBatchNorm());
-    D2LFuseElementwiseOptions o;
-    o.earlyUpdate = options.train && options.earlyUpdate;
-    schedule.addPass(createD2LFuseElementwise(o));
-  }
-  if (options.reorder)
-    schedule.addPass(createD2LReorder());
-  schedule.addPass(createD2LSchedule());
-  return schedule.run(module);
+  return emitError(module.getLoc())
+         << "--remat-budget: the planned arena (" << lastArena
+         << " bytes) still exceeds the budget of " << lastBudget
+         << " bytes after 4 plans, each with the budget lowered by the "
+            "previous excess (margin now "
+         << margin << " bytes)";
 }

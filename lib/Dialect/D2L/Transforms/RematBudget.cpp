@@ -36,6 +36,8 @@
 #include "d2l/Dialect/D2L/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
 
 #include <cmath>
@@ -70,6 +72,27 @@ double flopsOf(Operation *op) {
     bool ta = op->getAttrOfType<BoolAttr>("transpose_lhs").getValue();
     int64_t r = a.getRank();
     return 2 * out * double(ta ? a.getDimSize(r - 2) : a.getDimSize(r - 1));
+  }
+  if (auto wg = dyn_cast<Conv2dBackwardFilterOp>(op)) {
+    auto w = cast<RankedTensorType>(wg.getType());
+    return 2 * double(numel(wg.getGradOutput().getType())) *
+           double(w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3));
+  }
+  if (auto stem = dyn_cast<ConvBnReluPoolBackwardOp>(op)) {
+    // Pass 1: each window's convolutions, then the maximum's patch; pass
+    // 2: every conv output's convolution and its three sums.
+    auto w = cast<RankedTensorType>(stem.getWeight().getType());
+    auto x = cast<RankedTensorType>(stem.getInput().getType());
+    auto pk = stem.getPoolKernelSize();
+    double k = double(w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3));
+    double windows = double(numel(stem.getGradOutput().getType()));
+    auto st = stem.getStride(), pad = stem.getPadding();
+    double outputs = double(x.getDimSize(0) * w.getDimSize(0));
+    for (int i = 0; i < 2; ++i)
+      outputs *= double(
+          (x.getDimSize(2 + i) + 2 * pad[i] - w.getDimSize(2 + i)) / st[i] + 1);
+    return windows * (double(pk[0] * pk[1]) * (2 * k + 8) + 2 * k) +
+           outputs * (2 * k + 4 * k + 6);
   }
   if (isa<MaxPool2dOp, AvgPool2dOp>(op)) {
     auto k = op->getAttrOfType<DenseI64ArrayAttr>("kernel_size");
@@ -141,6 +164,24 @@ public:
         candidateSet.insert(r);
       }
     }
+    // Elementwise fusion (after this pass) keeps a chain's intermediates in
+    // registers: a value an elementwise op makes for one elementwise reader
+    // of its shape, on the same side of the step, takes no memory.
+    for (Operation *op : ops) {
+      if (!isFusibleElementwise(op) || isa<BroadcastToOp>(op))
+        continue;
+      for (Value r : op->getResults()) {
+        if (!r.hasOneUse() || candidateSet.contains(r) ||
+            storage.lookup(r) != r)
+          continue;
+        Operation *user = *r.getUsers().begin();
+        if (isFusibleElementwise(user) && !isa<BroadcastToOp>(user) &&
+            user->getNumResults() == 1 &&
+            user->getResult(0).getType() == r.getType() &&
+            forward.contains(op) == forward.contains(user))
+          intermediates.insert(r);
+      }
+    }
   }
 
   func::FuncOp func;
@@ -167,6 +208,13 @@ public:
 
   bool isCandidate(Value s) { return candidateSet.contains(s); }
 
+  /// The bytes a value takes in the estimate (0 for an intermediate of an
+  /// elementwise chain).
+  int64_t bytes(Value v) {
+    return intermediates.contains(v) ? 0 : tensorBytes(v);
+  }
+  llvm::DenseSet<Value> intermediates;
+
   /// A deterministic order of values: later definitions first.
   bool later(Value a, Value b) {
     unsigned pa = position[a.getDefiningOp()], pb = position[b.getDefiningOp()];
@@ -185,25 +233,30 @@ public:
   }
 
   /// One recomputation: the ops cloned, in order, right before the first
-  /// backward reader of `value`; the dropped values it also recomputes on
-  /// the way are reused by their own backward readers (Chen et al.'s
-  /// segments: a run of dropped values is recomputed once).
+  /// backward reader of `values` (the dropped values it recomputes for
+  /// their backward readers).
   struct Recompute {
-    Value value;
+    SmallVector<Value> values;
     unsigned at; // position of the first backward reader
     SmallVector<Operation *> ops;
   };
 
+  /// How recomputations share work. Shared (objective=saved): a
+  /// recomputation stops at every value recomputed before it, which its
+  /// backward readers then reuse (Chen et al.'s segments: a run of dropped
+  /// values is recomputed once, and stays live until its own backward
+  /// readers, as if saved). Fresh (objective=peak): the dropped values
+  /// first read backward by the same op are recomputed together from the
+  /// saved values, and nothing else recomputed is kept: a value recomputed
+  /// on the way to another is recomputed again for its own readers, so
+  /// only what the backward pass is about to read is live. Either way the
+  /// cost (the FLOPs of the recomputed ops) only grows when more values
+  /// are dropped, which the exact search relies on.
+  bool fresh = false;
+
   /// The recomputations of `dropped`, in the order of their first backward
-  /// readers. `reuse` maps a dropped value to the
-  /// recomputation that produced it.
-  SmallVector<Recompute> plan(const llvm::DenseSet<Value> &dropped,
-                              llvm::DenseMap<Value, unsigned> &reuse) {
-    // In the order the backward pass needs them; a recomputation stops at
-    // every value recomputed before it (dropped or intermediate), so each
-    // op is recomputed at most once and the cost is the FLOPs of the ops
-    // between the dropped values and the kept ones: monotone in the
-    // dropped set, which the exact search relies on.
+  /// readers.
+  SmallVector<Recompute> plan(const llvm::DenseSet<Value> &dropped) {
     SmallVector<Value> order(dropped.begin(), dropped.end());
     llvm::sort(order, [&](Value a, Value b) {
       unsigned fa = firstBackwardUse(a), fb = firstBackwardUse(b);
@@ -212,11 +265,16 @@ public:
       return later(a, b);
     });
     SmallVector<Recompute> result;
-    llvm::DenseSet<Operation *> done; // ops recomputed so far
+    llvm::DenseSet<Operation *> done; // ops recomputed so far (shared)
     for (Value v : order) {
       unsigned at = firstBackwardUse(v);
-      if (at >= ops.size() || done.contains(v.getDefiningOp()))
-        continue; // never read backward, or recomputed earlier
+      if (at >= ops.size())
+        continue; // never read backward
+      bool join = fresh && !result.empty() && result.back().at == at;
+      if (fresh && !join)
+        done.clear(); // a new group: nothing recomputed yet
+      if (!fresh && done.contains(v.getDefiningOp()))
+        continue; // recomputed earlier: reused
       // The cone: back to saved values, arguments, constants, and values
       // recomputed before.
       llvm::SetVector<Operation *> c;
@@ -239,18 +297,19 @@ public:
       for (Value x : views.lookup(v))
         if (x != v && !done.contains(x.getDefiningOp()))
           c.insert(x.getDefiningOp());
-      Recompute rc{v, at, SmallVector<Operation *>(c.begin(), c.end())};
-
-      llvm::sort(rc.ops, [&](Operation *a, Operation *b) {
+      for (Operation *op : c)
+        done.insert(op);
+      if (join) {
+        Recompute &rc = result.back();
+        rc.values.push_back(v);
+        rc.ops.append(c.begin(), c.end());
+      } else {
+        result.push_back(
+            {{v}, at, SmallVector<Operation *>(c.begin(), c.end())});
+      }
+      llvm::sort(result.back().ops, [&](Operation *a, Operation *b) {
         return position[a] < position[b];
       });
-      for (Operation *op : rc.ops) {
-        done.insert(op);
-        for (Value res : op->getResults())
-          if (dropped.contains(res))
-            reuse[res] = unsigned(result.size());
-      }
-      result.push_back(std::move(rc));
     }
     return result;
   }
@@ -279,37 +338,40 @@ public:
         if (storage.lookup(r) != r || isa<ConstantOp>(op) ||
             inPlaceUpdates.contains(r))
           continue;
-        live(at(position[op]), at(lastUse(r, dropped.contains(r))),
-             tensorBytes(r));
+        live(at(position[op]), at(lastUse(r, dropped.contains(r))), bytes(r));
       }
-    llvm::DenseMap<Value, unsigned> reuse;
-    SmallVector<Recompute> recomputes = plan(dropped, reuse);
+    SmallVector<Recompute> recomputes = plan(dropped);
     // When each recomputed op runs: its recomputation's ops one by one
-    // just before the op that reads it.
-    llvm::DenseMap<Operation *, int64_t> when;
-    for (const Recompute &rc : recomputes) {
+    // just before the op that reads it. Shared: one map for all (a value
+    // is read by later recomputations); fresh: one per recomputation.
+    llvm::DenseMap<Operation *, int64_t> shared;
+    SmallVector<llvm::DenseMap<Operation *, int64_t>> own(recomputes.size());
+    for (auto [i, rc] : llvm::enumerate(recomputes)) {
       int64_t start = at(rc.at) - int64_t(rc.ops.size()) - 1;
       for (auto [k, op] : llvm::enumerate(rc.ops))
-        when[op] = start + int64_t(k);
+        (fresh ? own[i] : shared)[op] = start + int64_t(k);
     }
-    for (const Recompute &rc : recomputes)
+    for (auto [i, rc] : llvm::enumerate(recomputes)) {
+      auto &when = fresh ? own[i] : shared;
+      llvm::DenseSet<Value> targets(rc.values.begin(), rc.values.end());
       for (Operation *op : rc.ops) {
         flops += flopsOf(op);
         for (Value r : op->getResults()) {
           if (storage.lookup(r) != r)
             continue;
           // Live until its last reader among the recomputed ops, and, for
-          // a dropped value, its backward readers.
+          // a value recomputed for its backward readers, until the last.
           int64_t end = when[op];
           for (Value x : views.lookup(r))
             for (Operation *u : x.getUsers())
               if (auto w = when.find(u); w != when.end())
                 end = std::max(end, w->second);
-          if (dropped.contains(r))
+          if (dropped.contains(r) && (!fresh || targets.contains(r)))
             end = std::max(end, at(lastUse(r, false)));
-          live(when[op], end, tensorBytes(r));
+          live(when[op], end, bytes(r));
         }
       }
+    }
     int64_t peak = 0, now = 0;
     for (auto &[t, d] : delta) {
       now += d;
@@ -343,7 +405,7 @@ public:
               inPlaceUpdates.contains(r))
             continue;
           if (!isCandidate(r)) {
-            live(position[op], lastUse(r, false), tensorBytes(r));
+            live(position[op], lastUse(r, false), bytes(r));
             continue;
           }
           unsigned fwd = lastUse(r, true);
@@ -374,15 +436,14 @@ public:
   /// Recomputes the dropped values (and their views) for the backward
   /// pass, as planned.
   void apply(const llvm::DenseSet<Value> &dropped) {
-
-    llvm::DenseMap<Value, unsigned> reuse;
-    SmallVector<Recompute> recomputes = plan(dropped, reuse);
-    llvm::DenseMap<Value, Value> clones; // original -> recomputed
+    SmallVector<Recompute> recomputes = plan(dropped);
+    llvm::DenseMap<Value, Value> clones; // original -> recomputed (shared)
     for (const Recompute &rc : recomputes) {
       OpBuilder b(ops[rc.at]);
       IRMapping map;
-      for (auto &[orig, clone] : clones)
-        map.map(orig, clone);
+      if (!fresh)
+        for (auto &[orig, clone] : clones)
+          map.map(orig, clone);
       for (Operation *op : rc.ops) {
         Operation *clone = b.clone(*op, map);
         for (NamedAttribute a : llvm::to_vector(clone->getAttrs()))
@@ -391,7 +452,19 @@ public:
         for (auto [o, c] : llvm::zip(op->getResults(), clone->getResults()))
           clones[o] = c;
       }
+      if (!fresh)
+        continue;
+      // Fresh: this recomputation's values, for their backward readers.
+      for (Value v : rc.values)
+        for (Value x : views.lookup(v))
+          if (Value c = map.lookupOrNull(x))
+            for (OpOperand &use : llvm::make_early_inc_range(x.getUses()))
+              if (isBackwardUser(use.getOwner()) &&
+                  c.getDefiningOp()->isBeforeInBlock(use.getOwner()))
+                use.set(c);
     }
+    if (fresh)
+      return;
     // Backward readers of dropped values (and their views) read the
     // recomputed ones.
     for (Value v : dropped)
@@ -542,6 +615,123 @@ struct RematPass : impl::D2LRematBase<RematPass> {
         return signalPassFailure();
   }
 
+  /// What one search found.
+  struct Outcome {
+    bool found = false;
+    /// Proven optimal (found), or proven infeasible (not found).
+    bool complete = false, optimal = false, lowestProven = false;
+    llvm::DenseSet<Value> best;
+    double flops = 0;
+    int64_t lowest = 0;
+    uint64_t evaluations = 0;
+    std::string used;
+  };
+
+  /// The cheapest choice of `p`'s candidates whose measure fits `target`,
+  /// by `policy`; `measure0` is the measure without recomputation.
+  FailureOr<Outcome> search(func::FuncOp func, Planner &p,
+                            const BranchAndBound::Measure &measure,
+                            int64_t measure0, int64_t target,
+                            bool savedObjective) {
+    Outcome o;
+    o.used = policy == "auto" ? std::string("exact") : std::string(policy);
+    o.lowest = measure0;
+    if (measure0 <= target) {
+      o.found = o.complete = o.optimal = true;
+      o.flops = measure({}).second;
+      return o;
+    }
+    llvm::DenseSet<Value> &best = o.best;
+    if (policy == "exhaustive") {
+      if (p.candidates.size() > 20)
+        return error(func) << "policy=exhaustive handles up to 20 saved "
+                              "values; this step has "
+                           << p.candidates.size() << " (use policy=exact)";
+      double bestFlops = INFINITY;
+      size_t n = p.candidates.size();
+      for (uint64_t mask = 1; mask < (uint64_t(1) << n); ++mask) {
+        llvm::DenseSet<Value> d;
+        for (size_t i = 0; i < n; ++i)
+          if (mask >> i & 1)
+            d.insert(p.candidates[i].value);
+        auto [peak, flops] = measure(d);
+        ++o.evaluations;
+        o.lowest = std::min(o.lowest, peak);
+        if (peak <= target && flops < bestFlops) {
+          bestFlops = flops;
+          best = d;
+          o.found = true;
+        }
+      }
+      o.flops = bestFlops;
+      o.optimal = o.found;
+      o.complete = true;
+      return o;
+    }
+    // Greedy: drop the value that lowers the peak most per extra FLOP,
+    // while the peak goes down. Also the first solution of exact.
+    int64_t peak = measure0;
+    double flops = measure({}).second;
+    while (peak > target) {
+      int bestIndex = -1;
+      double bestScore = 0;
+      int64_t bestPeak = peak;
+      double bestFlops = flops;
+      for (auto [i, c] : llvm::enumerate(p.candidates)) {
+        if (best.contains(c.value))
+          continue;
+        llvm::DenseSet<Value> d = best;
+        d.insert(c.value);
+        auto [pk, fl] = measure(d);
+        ++o.evaluations;
+        if (pk >= peak)
+          continue;
+        double score = double(peak - pk) / (fl - flops + 1.0);
+        if (score > bestScore) {
+          bestScore = score;
+          bestIndex = int(i);
+          bestPeak = pk;
+          bestFlops = fl;
+        }
+      }
+      if (bestIndex < 0)
+        break;
+      best.insert(p.candidates[bestIndex].value);
+      peak = bestPeak;
+      flops = bestFlops;
+    }
+    o.lowest = peak;
+    o.found = peak <= target;
+    o.flops = flops;
+    if (!o.found)
+      best.clear();
+    if (policy != "exact" && policy != "auto")
+      return o;
+    BranchAndBound bb(p, measure, target, savedObjective);
+    if (o.found)
+      bb.seed(best, flops);
+    bb.run();
+    o.evaluations += bb.evaluations;
+    o.lowest = std::min(o.lowest, bb.lowest);
+    if (bb.found) {
+      best = bb.best;
+      o.flops = bb.bestFlops;
+      o.found = true;
+    }
+    o.complete = bb.complete;
+    o.optimal = bb.complete && o.found;
+    if (!o.found) {
+      // The smallest feasible budget, proven when the search ends.
+      BranchAndBound low(p, measure, target, savedObjective);
+      low.lowest = o.lowest;
+      low.runLowest();
+      o.evaluations += low.evaluations;
+      o.lowest = low.lowest;
+      o.lowestProven = low.complete;
+    }
+    return o;
+  }
+
   LogicalResult run(func::FuncOp func) {
     Block &body = func.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -559,16 +749,20 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       return error(func) << "unknown objective '" << objective
                          << "' (expected peak or saved)";
     bool savedObjective = objective == "saved";
+    stemRecomputed = 0;
     Planner p(func);
+    p.fresh = !savedObjective;
     llvm::DenseSet<Value> none;
     // What the budget bounds: the step's peak, or the saved bytes.
-    auto measure = [&](const llvm::DenseSet<Value> &d) {
-      auto [peak, flops] = p.evaluate(d);
-      return std::pair<int64_t, double>(savedObjective ? p.savedBytes(d) : peak,
-                                        flops);
+    auto measureOf = [savedObjective](Planner &q, double extra) {
+      return [&q, savedObjective, extra](const llvm::DenseSet<Value> &d) {
+        auto [peak, flops] = q.evaluate(d);
+        return std::pair<int64_t, double>(
+            savedObjective ? q.savedBytes(d) : peak, flops + extra);
+      };
     };
-    auto [peak0, flops0] = measure(none);
-    (void)flops0;
+    BranchAndBound::Measure measure = measureOf(p, 0);
+    int64_t peak0 = measure(none).first;
     int64_t saved0 = 0;
     for (const Candidate &c : p.candidates)
       saved0 += c.bytes;
@@ -582,155 +776,147 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     if (budget.empty() && policy != "sqrt")
       return error(func) << "give budget=BYTES (or a fraction < 1), or "
                             "policy=sqrt";
+    // What the searches aim at: a peak budget less the margin by which a
+    // planned arena exceeded the estimate (d2lc's pipeline re-plans with
+    // it, see Pipeline.cpp).
+    int64_t slack = savedObjective ? 0 : int64_t(margin);
+    int64_t goal = target - slack;
+    auto slackNote = [&]() {
+      return slack ? " (less a margin of " + std::to_string(slack) +
+                         " bytes by which the planned arena exceeded the "
+                         "estimate)"
+                   : std::string();
+    };
 
-    llvm::DenseSet<Value> best;
-    std::string used = policy;
-    bool optimal = false;
-    uint64_t evaluations = 0;
+    Outcome chosen;
+    chosen.found = true;
+    chosen.used = std::string(policy);
+    // The step with its stem's backward fused (FuseStemBackward.cpp), when
+    // that is the cheaper way to fit: its planner and function.
+    func::FuncOp stemFunc;
+    std::unique_ptr<Planner> stemPlanner;
+    auto dropStem = llvm::make_scope_exit([&] {
+      stemPlanner.reset();
+      if (stemFunc)
+        stemFunc.erase();
+    });
+    Planner *used = &p;
     if (policy == "sqrt") {
       // Keep every k-th candidate in forward order, k = ceil(sqrt(n)).
       size_t n = p.candidates.size();
       size_t k = size_t(std::ceil(std::sqrt(double(n))));
       for (size_t i = 0; i < n; ++i)
         if (k > 0 && (i + 1) % k != 0)
-          best.insert(p.candidates[i].value);
-    } else if (peak0 > target) {
-      // The lowest peak reached while searching, for the error message.
-      int64_t lowest = peak0;
-      bool found = false, lowestProven = false;
-      if (policy == "exhaustive") {
-        if (p.candidates.size() > 20)
-          return error(func) << "policy=exhaustive handles up to 20 saved "
-                                "values; this step has "
-                             << p.candidates.size() << " (use policy=exact)";
-        double bestFlops = INFINITY;
-        size_t n = p.candidates.size();
-        for (uint64_t mask = 1; mask < (uint64_t(1) << n); ++mask) {
-          llvm::DenseSet<Value> d;
-          for (size_t i = 0; i < n; ++i)
-            if (mask >> i & 1)
-              d.insert(p.candidates[i].value);
-          auto [peak, flops] = measure(d);
-          ++evaluations;
-          lowest = std::min(lowest, peak);
-          if (peak <= target && flops < bestFlops) {
-            bestFlops = flops;
-            best = d;
-            found = true;
-          }
+          chosen.best.insert(p.candidates[i].value);
+    } else if (peak0 > goal) {
+      auto plain = search(func, p, measure, peak0, goal, savedObjective);
+      if (failed(plain))
+        return failure();
+      chosen = *plain;
+      // The same search on the step whose stem recomputes its activations
+      // inside its backward kernel; the cheaper of the two wins.
+      stemFunc = func.clone();
+      double before = totalFlops(stemFunc);
+      if (fuseStemBackward(stemFunc)) {
+        double extra = totalFlops(stemFunc) - before;
+        stemPlanner = std::make_unique<Planner>(stemFunc);
+        stemPlanner->fresh = p.fresh;
+        BranchAndBound::Measure stemMeasure = measureOf(*stemPlanner, extra);
+        auto stem = search(func, *stemPlanner, stemMeasure,
+                           stemMeasure(none).first, goal, savedObjective);
+        if (failed(stem))
+          return failure();
+        bool stemWins =
+            stem->found && (!chosen.found || stem->flops < chosen.flops);
+        Outcome &other = stemWins ? chosen : *stem;
+        bool otherComplete = other.complete;
+        int64_t lowest = std::min(chosen.lowest, stem->lowest);
+        bool lowestProven = chosen.lowestProven && stem->lowestProven;
+        uint64_t evaluations = chosen.evaluations + stem->evaluations;
+        if (stemWins) {
+          chosen = *stem;
+          used = stemPlanner.get();
+          stemRecomputed = 2; // the conv output and the activation
         }
-        optimal = found;
-      } else {
-        // Greedy: drop the value that lowers the peak most per extra FLOP,
-        // while the peak goes down. Also the first solution of exact.
-        int64_t peak = peak0;
-        double flops = 0;
-        while (peak > target) {
-          int bestIndex = -1;
-          double bestScore = 0;
-          int64_t bestPeak = peak;
-          double bestFlops = flops;
-          for (auto [i, c] : llvm::enumerate(p.candidates)) {
-            if (best.contains(c.value))
-              continue;
-            llvm::DenseSet<Value> d = best;
-            d.insert(c.value);
-            auto [pk, fl] = measure(d);
-            ++evaluations;
-            if (pk >= peak)
-              continue;
-            double score = double(peak - pk) / (fl - flops + 1.0);
-            if (score > bestScore) {
-              bestScore = score;
-              bestIndex = int(i);
-              bestPeak = pk;
-              bestFlops = fl;
-            }
-          }
-          if (bestIndex < 0)
-            break;
-          best.insert(p.candidates[bestIndex].value);
-          peak = bestPeak;
-          flops = bestFlops;
-        }
-        lowest = peak;
-        found = peak <= target;
-        if (!found)
-          best.clear();
-        if (policy == "exact" || policy == "auto") {
-          BranchAndBound bb(p, measure, target, savedObjective);
-          if (found)
-            bb.seed(best, flops);
-          bb.run();
-          evaluations += bb.evaluations;
-          lowest = std::min(lowest, bb.lowest);
-          if (bb.found) {
-            best = bb.best;
-            found = true;
-          }
-          optimal = bb.complete && found;
-          used = "exact";
-          if (!found) {
-            // The smallest feasible budget, proven when the search ends.
-            BranchAndBound low(p, measure, target, savedObjective);
-            low.lowest = lowest;
-            low.runLowest();
-            evaluations += low.evaluations;
-            lowest = low.lowest;
-            lowestProven = low.complete;
-          }
-        } else {
-          used = "greedy";
-        }
+        chosen.optimal = chosen.found && chosen.optimal && otherComplete;
+        chosen.lowest = lowest;
+        chosen.lowestProven = lowestProven;
+        chosen.evaluations = evaluations;
       }
-      if (!found && lowestProven)
-        return error(func) << "the budget of " << target
-                           << " bytes cannot be met: the smallest feasible "
+      if (!chosen.found && chosen.lowestProven)
+        return error(func) << "the budget of " << target << " bytes"
+                           << slackNote()
+                           << " cannot be met: the smallest feasible "
                               "budget is "
-                           << lowest << " bytes (the lowest "
+                           << chosen.lowest + slack << " bytes (the lowest "
                            << (savedObjective ? "saved bytes" : "peak")
                            << " of every choice of values to recompute, "
                               "proven by the exact search; without "
                               "recomputation the step needs "
                            << peak0 << ")";
-      if (!found)
-        return error(func) << "the budget of " << target
-                           << " bytes cannot be met: the lowest "
+      if (!chosen.found)
+        return error(func) << "the budget of " << target << " bytes"
+                           << slackNote() << " cannot be met: the lowest "
                            << (savedObjective ? "saved bytes" : "peak")
-                           << " the " << used << " search reaches is " << lowest
+                           << " the " << chosen.used << " search reaches is "
+                           << chosen.lowest + slack
                            << " bytes, the smallest feasible budget it found "
                               "(without recomputation the step needs "
                            << peak0 << ")";
     }
-    auto [peak1, flops1] = p.evaluate(best);
+    const llvm::DenseSet<Value> &best = chosen.best;
+    Planner &q = *used;
+    auto [peak1, flops1] = q.evaluate(best);
+    double extra1 = used != &p ? chosen.flops : flops1;
     if (savedObjective)
       peak0 = p.evaluate(none).first;
     int64_t saved1 = 0;
-    for (const Candidate &c : p.candidates)
+    for (const Candidate &c : q.candidates)
       if (!best.contains(c.value))
         saved1 += c.bytes;
-    p.apply(best);
+    q.apply(best);
+    if (used != &p) {
+      // The stem's variant replaces the step's body.
+      func.getBody().takeBody(stemFunc.getBody());
+    }
     Builder bld(func.getContext());
     func->setAttr(
         "d2l.remat",
         bld.getDictionaryAttr(
-            {bld.getNamedAttr("policy", bld.getStringAttr(used)),
+            {bld.getNamedAttr("policy", bld.getStringAttr(chosen.used)),
              bld.getNamedAttr("budget", bld.getI64IntegerAttr(target)),
+             bld.getNamedAttr("margin", bld.getI64IntegerAttr(slack)),
              bld.getNamedAttr("objective", bld.getStringAttr(objective)),
-             bld.getNamedAttr("recomputed",
-                              bld.getI64IntegerAttr(int64_t(best.size()))),
+             bld.getNamedAttr(
+                 "recomputed",
+                 bld.getI64IntegerAttr(int64_t(best.size()) + stemRecomputed)),
+             bld.getNamedAttr("stem_fused",
+                              bld.getBoolAttr(stemRecomputed > 0)),
              bld.getNamedAttr("candidates", bld.getI64IntegerAttr(
                                                 int64_t(p.candidates.size()))),
-             bld.getNamedAttr("extra_flops", bld.getF64FloatAttr(flops1)),
+             bld.getNamedAttr("extra_flops", bld.getF64FloatAttr(extra1)),
              bld.getNamedAttr("peak_before", bld.getI64IntegerAttr(peak0)),
              bld.getNamedAttr("peak_after", bld.getI64IntegerAttr(peak1)),
              bld.getNamedAttr("saved_before", bld.getI64IntegerAttr(saved0)),
              bld.getNamedAttr("saved_after", bld.getI64IntegerAttr(saved1)),
-             bld.getNamedAttr("optimal", bld.getBoolAttr(optimal)),
-             bld.getNamedAttr("evaluations",
-                              bld.getI64IntegerAttr(int64_t(evaluations)))}));
+             bld.getNamedAttr("optimal", bld.getBoolAttr(chosen.optimal)),
+             bld.getNamedAttr("evaluations", bld.getI64IntegerAttr(int64_t(
+                                                 chosen.evaluations)))}));
     markSavedValues(func);
     return success();
+  }
+
+  /// Values recomputed inside the stem's fused backward kernel (0 when the
+  /// plain step wins).
+  int64_t stemRecomputed = 0;
+
+  static double totalFlops(func::FuncOp f) {
+    double total = 0;
+    f.walk([&](Operation *op) {
+      if (op->getParentOp() == f.getOperation())
+        total += flopsOf(op);
+    });
+    return total;
   }
 };
 

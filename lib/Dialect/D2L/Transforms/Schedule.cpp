@@ -642,6 +642,13 @@ private:
           launch(op, "", "bn_act_bwd", t0, in, out, {c, 1, 1}, extra);
           return success();
         })
+        .Case<ConvBnReluPoolBackwardOp>([&](ConvBnReluPoolBackwardOp s) {
+          // One block per output channel; no workspace.
+          int64_t c =
+              cast<RankedTensorType>(s.getWeight().getType()).getDimSize(0);
+          launch(op, "", "stem_bwd", t0, in, out, {c, 1, 1}, {});
+          return success();
+        })
         .Case<BatchNormInferenceOp>([&](Operation *) {
           launch(op, "", "bn_infer", t0, in, out, pointwiseGrid(n0), {});
           return success();

@@ -1218,6 +1218,49 @@ def D2L_BatchNormActBackwardOp : D2L_ShapedOp<"batch_norm_act_backward"> {
                  D2L_FloatTensor:$grad_bias);
 }
 
+def D2L_ConvBnReluPoolBackwardOp
+    : D2L_ShapedOp<"conv_bn_relu_pool_backward"> {
+  let summary = "parameter gradients of a conv-BN-ReLU-max-pool stem, "
+                "recomputing its activations inside the kernel";
+  let description = [{
+    The backward pass of `max_pool2d(relu(batch_norm(conv2d(input, weight,
+    bias))))` (BatchNorm in training form, groups 1, dilation 1) when the
+    input needs no gradient (a network's first layer): from the pooled
+    output's gradient `grad_output` and the batch statistics it gives the
+    gradients of the convolution's weight and bias and of BatchNorm's weight
+    and bias, with no tensor of the convolution's output size: each pooling
+    window's values are recomputed from the input (the same products in the
+    same order as the forward convolution, so the same maximum is found),
+    and the weight gradient is assembled from per-channel sums (made by
+    `--d2l-remat` when it recomputes the stem; see FuseStemBackward.cpp).
+    One block per output channel, two passes over the input, sums in double.
+    The bias is last because it is optional; `grad_bias` is given either way.
+
+    ```mlir
+    %dw, %dgamma, %dbeta, %db = d2l.conv_bn_relu_pool_backward %dp, %x, %w,
+        %gamma, %beta, %mean, %invstd, %b
+        {stride = array<i64: 2, 2>, padding = array<i64: 3, 3>,
+         pool_kernel_size = array<i64: 3, 3>, pool_stride = array<i64: 2, 2>,
+         pool_padding = array<i64: 1, 1>}
+        : (tensor<2x8x12x12xf32>, tensor<2x1x48x48xf32>, tensor<8x1x7x7xf32>,
+           tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>,
+           tensor<8xf32>)
+        -> (tensor<8x1x7x7xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+    ```
+  }];
+  let arguments = (ins D2L_FloatTensor:$grad_output, D2L_FloatTensor:$input,
+                   D2L_FloatTensor:$weight, D2L_FloatTensor:$bn_weight,
+                   D2L_FloatTensor:$bn_bias, D2L_FloatTensor:$batch_mean,
+                   D2L_FloatTensor:$batch_invstd,
+                   Optional<D2L_FloatTensor>:$bias,
+                   D2L_Pair1:$stride, D2L_Pair0:$padding,
+                   DenseI64ArrayAttr:$pool_kernel_size,
+                   DenseI64ArrayAttr:$pool_stride, D2L_Pair0:$pool_padding);
+  let results = (outs D2L_FloatTensor:$grad_weight,
+                 D2L_FloatTensor:$grad_bn_weight,
+                 D2L_FloatTensor:$grad_bn_bias, D2L_FloatTensor:$grad_bias);
+}
+
 def D2L_FusedOp : D2L_Op<"fused", [IsolatedFromAbove, Pure,
     SingleBlockImplicitTerminator<"YieldOp">]> {
   let summary = "ops that run as one kernel";

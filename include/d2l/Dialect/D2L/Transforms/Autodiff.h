@@ -97,6 +97,12 @@ unsigned markSavedValues(func::FuncOp func);
 /// Returns the number of values no longer saved.
 unsigned rematerializeElementwise(func::FuncOp func);
 
+/// The backward pass of a conv + BatchNorm + ReLU + max-pool whose input
+/// needs no gradient (a network's stem), as one
+/// d2l.conv_bn_relu_pool_backward that recomputes the activations inside
+/// the kernel (FuseStemBackward.cpp). Returns the number of stems fused.
+unsigned fuseStemBackward(func::FuncOp func);
+
 } // namespace mlir::d2l
 
 #endif // D2L_DIALECT_D2L_TRANSFORMS_AUTODIFF_H

@@ -333,6 +333,21 @@ def D2LReorder : Pass<"d2l-reorder", "ModuleOp"> {
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }
 
+def D2LFuseStemBackward : Pass<"d2l-fuse-stem-backward", "ModuleOp"> {
+  let summary = "A conv-BN-ReLU-max-pool stem's backward pass as one kernel "
+                "that recomputes its activations";
+  let description = [{
+    On a training step (after --d2l-fuse-conv-bn-relu): the backward ops of
+    a conv + BatchNorm + ReLU + max-pool whose input needs no gradient (the
+    max-pool backward, BatchNorm's backward, the weight gradient and the
+    bias's sum) become one d2l.conv_bn_relu_pool_backward, which reads the
+    input, the parameters, the batch statistics and the pooled gradient
+    only; the convolution's output is then no longer saved. --d2l-remat
+    applies it when it recomputes the stem; this pass applies it alone.
+  }];
+  let dependentDialects = ["::mlir::d2l::D2LDialect"];
+}
+
 def D2LRemat : Pass<"d2l-remat", "ModuleOp"> {
   let summary = "Recompute saved activations in the backward pass to fit a "
                 "memory budget with the fewest extra FLOPs";
@@ -358,6 +373,10 @@ def D2LRemat : Pass<"d2l-remat", "ModuleOp"> {
     Option<"objective", "objective", "std::string", /*default=*/"\"peak\"",
            "What the budget bounds: peak (the step's memory) or saved (the "
            "bytes kept for the backward pass)">,
+    Option<"margin", "margin", "int64_t", /*default=*/"0",
+           "With objective=peak: bytes to keep below the budget (by how "
+           "much a planned arena exceeded the estimate; d2lc sets it when "
+           "it plans again)">,
   ];
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }

@@ -35,6 +35,10 @@ struct PipelineOptions {
   /// Each parameter's update right after its gradient, in place
   /// (--d2l-early-update): a lower peak, one launch per parameter.
   bool earlyUpdate = false;
+  /// Training: a conv-BN-ReLU-max-pool stem's backward as one kernel that
+  /// recomputes its activations (--d2l-fuse-stem-backward); --d2l-remat
+  /// also chooses it when it is the cheaper way to fit a budget.
+  bool fuseStem = false;
   /// The memory-aware order of the ops (--d2l-reorder), kept only when it
   /// lowers the estimated peak.
   bool reorder = true;
