@@ -109,6 +109,7 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
       }
     }
     if (excess <= 0) {
+      module->setAttrs(trial->getOperation()->getAttrDictionary());
       module.getBodyRegion().takeBody(trial->getBodyRegion());
       return success();
     }
