@@ -167,6 +167,8 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
       line("budget", i("budget"));
       if (auto m = remat.getAs<IntegerAttr>("margin"); m && m.getInt())
         line("budget margin", m.getInt());
+      if (auto n = remat.getAs<IntegerAttr>("plans"); n && n.getInt() > 1)
+        line("arena plans", n.getInt());
       line("values recomputed", i("recomputed"));
       line("saved values", i("candidates"));
       os << llvm::formatv(

@@ -99,8 +99,9 @@ static LogicalResult printStemBackward(llvm::raw_ostream &os, const Launch &l) {
   size_t o = l.numInputs();
   std::string dW = l.paramName(o), dG = l.paramName(o + 1),
               dB = l.paramName(o + 2), dBias = l.paramName(o + 3);
-  // The patch of conv output (ya, yb) of image im into pv[], and its
-  // convolution into xv, as the forward GEMM sums it.
+  // The patch of conv output (ya, yb) of image im into pv[] (0 at padded
+  // taps), and its convolution into xv, as the forward GEMM sums it (which
+  // also adds w * 0 at padded taps).
   auto patchAndConv = [&](StringRef ind, StringRef im, StringRef ya,
                           StringRef yb) {
     std::string s;
@@ -116,9 +117,7 @@ static LogicalResult printStemBackward(llvm::raw_ostream &os, const Launch &l) {
        << " && iw >= 0 && iw < " << str(wd) << ") ? a1[((" << im << " * "
        << str(ci) << " + ic) * " << str(h) << " + ih) * " << str(wd)
        << " + iw] : (" << T << ")0;\n"
-       << ind << "  if (ih >= 0 && ih < " << str(h) << " && iw >= 0 && iw < "
-       << str(wd) << ")\n"
-       << ind << "    xv += a2[c * " << str(k) << " + q] * pv[q];\n"
+       << ind << "  xv += a2[c * " << str(k) << " + q] * pv[q];\n"
        << ind << "}\n";
     if (bias)
       ss << ind << "xv = xv + cb;\n";

@@ -83,3 +83,30 @@ func.func @forward(%x: tensor<2x1x8x8xf32> {d2l.input = "X"},
   %9 = d2l.linear %8, %w2 : (tensor<2x16xf32>, tensor<3x16xf32>) -> tensor<2x3xf32>
   return %9 : tensor<2x3xf32>
 }
+
+// -----
+
+// A wide convolution (40 channels x 3 x 3 = 360 taps, over the kernel's 340:
+// its per-thread sums would not fit) is left alone.
+// CHECK-LABEL: func.func @train_step
+// CHECK-NOT: d2l.conv_bn_relu_pool_backward
+// CHECK: d2l.max_pool2d_backward
+// CHECK: d2l.batch_norm_act_backward
+// CHECK: d2l.conv2d_backward_filter
+// CHECK-LABEL: func.func @eval_step
+func.func @forward(%x: tensor<2x40x4x4xf32> {d2l.input = "X"},
+                   %w0: tensor<2x40x3x3xf32> {d2l.param = "0.weight", d2l.init = "xavier_uniform"},
+                   %g0: tensor<2xf32> {d2l.param = "1.weight", d2l.init = "ones"},
+                   %be0: tensor<2xf32> {d2l.param = "1.bias", d2l.init = "zeros"},
+                   %m0: tensor<2xf32> {d2l.state = "1.running_mean", d2l.init = "zeros"},
+                   %v0: tensor<2xf32> {d2l.state = "1.running_var", d2l.init = "ones"},
+                   %w2: tensor<3x8xf32> {d2l.param = "5.weight", d2l.init = "xavier_uniform"})
+    -> (tensor<2x3xf32> {d2l.output = "logits"}) {
+  %0 = d2l.conv2d %x, %w0 {padding = array<i64: 1, 1>} : (tensor<2x40x4x4xf32>, tensor<2x40x3x3xf32>) -> tensor<2x2x4x4xf32>
+  %1 = d2l.batch_norm_inference %0, %g0, %be0, %m0, %v0 : (tensor<2x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<2x2x4x4xf32>
+  %2 = d2l.relu %1 : tensor<2x2x4x4xf32>
+  %3 = d2l.max_pool2d %2 {kernel_size = array<i64: 2, 2>} : (tensor<2x2x4x4xf32>) -> tensor<2x2x2x2xf32>
+  %4 = d2l.flatten %3 : (tensor<2x2x2x2xf32>) -> tensor<2x8xf32>
+  %5 = d2l.linear %4, %w2 : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
+  return %5 : tensor<2x3xf32>
+}

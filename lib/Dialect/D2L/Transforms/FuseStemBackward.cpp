@@ -1,14 +1,13 @@
 //===- FuseStemBackward.cpp - a stem's backward without its activations ---===//
 //
-// A network's first conv + BatchNorm + ReLU + max-pool (ResNet's and
-// GoogLeNet's stem) works at the input's resolution, so its activations
-// are the largest of the step: the convolution's output, saved for
-// BatchNorm's backward, and, in the backward pass, the max-pool's input
-// (recomputed), the pooled gradient scattered back to it and BatchNorm's
-// input gradient. When the stem's input needs no gradient, none of them
-// has to exist: d2l.conv_bn_relu_pool_backward recomputes each pooling
-// window from the input inside the kernel and assembles the parameter
-// gradients from per-channel sums. fuseStemBackward rewrites
+// A network's first conv + BatchNorm + ReLU + max-pool (ResNet's stem) works at
+// the input's resolution, so its activations are the largest of the step: the
+// convolution's output, saved for BatchNorm's backward, and, in the backward
+// pass, the max-pool's input (recomputed), the pooled gradient scattered back
+// to it and BatchNorm's input gradient. When the stem's input needs no
+// gradient, none of them has to exist: d2l.conv_bn_relu_pool_backward
+// recomputes each pooling window from the input inside the kernel and assembles
+// the parameter gradients from per-channel sums. fuseStemBackward rewrites
 //
 //   %a  = relu((%y - mean) * invstd * gamma + beta)   (the backward's copy)
 //   %da = max_pool2d_backward %g, %a
@@ -26,6 +25,8 @@
 #include "d2l/Dialect/D2L/Transforms/Autodiff.h"
 #include "d2l/Dialect/D2L/Transforms/Passes.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
+
 namespace mlir::d2l {
 #define GEN_PASS_DEF_D2LFUSESTEMBACKWARD
 #include "d2l/Dialect/D2L/Transforms/Passes.h.inc"
@@ -36,12 +37,17 @@ using namespace mlir::d2l;
 
 namespace {
 
-/// `v` is `source` or a reshape of it.
+/// The most C_in kH kW the kernel takes (its per-thread sums: 3 per tap).
+constexpr int64_t kMaxStemTaps = 340;
+
+/// `v` is the per-channel vector `source` viewed as [C, 1, 1], as
+/// FuseConvBnRelu writes it (any other shape would broadcast otherwise).
 bool isViewOf(Value v, Value source) {
-  if (v == source)
-    return true;
   auto r = v.getDefiningOp<ReshapeOp>();
-  return r && r.getInput() == source;
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  auto st = dyn_cast<RankedTensorType>(source.getType());
+  return r && r.getInput() == source && t && st && st.getRank() == 1 &&
+         t.getShape() == ArrayRef<int64_t>{st.getDimSize(0), 1, 1};
 }
 
 /// `a` is relu((y - mean) * invstd * gamma + beta) as FuseConvBnRelu
@@ -95,6 +101,11 @@ bool fuse(BatchNormActBackwardOp bn) {
   }
   if (!wgrad)
     return false;
+  // The kernel keeps 3 C_in kH kW + 3 sums per thread (in double): refuse
+  // wide convolutions (a stem reads few channels: ResNet's 49 taps).
+  auto w = cast<RankedTensorType>(conv.getWeight().getType());
+  if (w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3) > kMaxStemTaps)
+    return false;
 
   OpBuilder b(pool);
   SmallVector<Value> operands{pool.getGradOutput(), conv.getInput(),
@@ -123,16 +134,20 @@ bool fuse(BatchNormActBackwardOp bn) {
   wgrad.erase();
   bn.erase();
   pool.erase();
-  // The backward's copy of the activation chain, now unread.
+  // The backward's copy of the activation chain, now unread (an op may be
+  // reached twice: erased ones are skipped; nothing is allocated here).
   SmallVector<Operation *> stack{a.getDefiningOp()};
+  llvm::SmallPtrSet<Operation *, 8> erased;
   while (!stack.empty()) {
     Operation *op = stack.pop_back_val();
-    if (!op || !op->use_empty())
+    if (!op || erased.contains(op) || !op->use_empty())
       continue;
-    SmallVector<Value> operands(op->getOperands());
+    SmallVector<Operation *> defs;
+    for (Value v : op->getOperands())
+      defs.push_back(v.getDefiningOp());
+    erased.insert(op);
     op->erase();
-    for (Value v : operands)
-      stack.push_back(v.getDefiningOp());
+    llvm::append_range(stack, defs);
   }
   return true;
 }

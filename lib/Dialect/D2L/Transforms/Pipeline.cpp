@@ -87,9 +87,10 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
   // A peak budget bounds the arena the scheduler plans, which the
   // recomputation's estimate only approximates: plan, and while an arena
   // exceeds its budget, plan again with the budget lowered by the excess.
+  constexpr int kPlans = 6;
   int64_t margin = 0;
   int64_t lastArena = 0, lastBudget = 0;
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < kPlans; ++attempt) {
     OwningOpRef<ModuleOp> trial = module.clone();
     PassManager schedule(module.getContext());
     addSchedule(schedule, margin);
@@ -109,6 +110,15 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
       }
     }
     if (excess <= 0) {
+      // Record how many plans it took, for --mem-report.
+      for (auto func : trial->getOps<func::FuncOp>())
+        if (auto remat = func->getAttrOfType<DictionaryAttr>("d2l.remat")) {
+          NamedAttrList attrs(remat);
+          attrs.set("plans",
+                    IntegerAttr::get(IntegerType::get(module.getContext(), 64),
+                                     attempt + 1));
+          func->setAttr("d2l.remat", attrs.getDictionary(module.getContext()));
+        }
       module->setAttrs(trial->getOperation()->getAttrDictionary());
       module.getBodyRegion().takeBody(trial->getBodyRegion());
       return success();
@@ -118,7 +128,8 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
   return emitError(module.getLoc())
          << "--remat-budget: the planned arena (" << lastArena
          << " bytes) still exceeds the budget of " << lastBudget
-         << " bytes after 4 plans, each with the budget lowered by the "
+         << " bytes after " << kPlans
+         << " plans, each with the budget lowered by the "
             "previous excess (margin now "
          << margin << " bytes)";
 }

@@ -9,9 +9,14 @@
 // simulation over the ops (every value from its definition to its last use,
 // views sharing their source's bytes, a recomputed value live again from
 // its recomputation, its cone's intermediates at that point). It runs
-// before elementwise fusion, so it also counts intermediates that fusion
-// removes and is usually above the planned arena (`--mem-report` prints
-// both); the cost of a choice is the FLOPs of the cones.
+// before elementwise fusion and counts the intermediates of an elementwise
+// chain as free, as fusion makes them; it does not see the scheduler's
+// workspaces and in-place writes, so d2lc checks the planned arena against
+// a peak budget and plans again with a `margin` (Pipeline.cpp); the cost
+// of a choice is the FLOPs of the cones. When the step without
+// recomputation does not fit, each policy but sqrt also searches the step
+// with its stem's backward fused (FuseStemBackward.cpp) and keeps the
+// cheaper fit.
 //
 // Policies: `greedy` drops, one at a time, the value that lowers the peak
 // most per extra FLOP; `exact` (and `auto`, the default) starts from the
