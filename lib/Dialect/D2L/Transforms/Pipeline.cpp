@@ -123,7 +123,9 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
       module.getBodyRegion().takeBody(trial->getBodyRegion());
       return success();
     }
-    margin += excess;
+    // At least 0.5% of the budget more each time, so that small excesses
+    // do not take many plans.
+    margin += std::max(excess, lastBudget / 200);
   }
   return emitError(module.getLoc())
          << "--remat-budget: the planned arena (" << lastArena

@@ -41,6 +41,7 @@
 #include "d2l/Dialect/D2L/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
@@ -187,6 +188,39 @@ public:
           intermediates.insert(r);
       }
     }
+    // Backward copies of forward values (the activations FuseConvBnRelu's
+    // rematerialisation recomputes for the backward pass): a backward op
+    // with a forward op's name, attributes and (copies of its) operands.
+    std::map<std::string, Operation *> byKey;
+    llvm::DenseMap<Value, Value> original; // backward copy -> forward value
+    auto keyOf = [&](Operation *op, bool canonical) {
+      std::string key;
+      llvm::raw_string_ostream os(key);
+      os << op->getName() << "|" << op->getAttrDictionary() << "|";
+      for (Value v : op->getOperands()) {
+        Value c = canonical && original.lookup(v) ? original.lookup(v) : v;
+        os << c.getAsOpaquePointer() << ",";
+      }
+      for (Type t : op->getResultTypes())
+        os << t << ";";
+      return key;
+    };
+    for (Operation *op : ops) {
+      if (op->getNumRegions() || isa<ConstantOp>(op) || !isMemoryEffectFree(op))
+        continue;
+      if (forward.contains(op)) {
+        byKey.emplace(keyOf(op, false), op);
+        continue;
+      }
+      auto it = byKey.find(keyOf(op, true));
+      if (it == byKey.end())
+        continue;
+      for (auto [b, f] :
+           llvm::zip(op->getResults(), it->second->getResults())) {
+        original[b] = f;
+        copies[f].push_back(b);
+      }
+    }
   }
 
   func::FuncOp func;
@@ -219,6 +253,20 @@ public:
     return intermediates.contains(v) ? 0 : tensorBytes(v);
   }
   llvm::DenseSet<Value> intermediates;
+  /// Forward value -> its backward copies, in program order.
+  llvm::DenseMap<Value, SmallVector<Value, 1>> copies;
+
+  /// A backward copy of forward value `u` that is live anyway at position
+  /// `at` (defined before it, read at or after it), or null.
+  Value liveCopy(Value u, unsigned at) {
+    for (Value b : copies.lookup(u)) {
+      Operation *def = b.getDefiningOp();
+      if (position[def] < at && storage.lookup(b) == b &&
+          lastUse(b, false) >= at)
+        return b;
+    }
+    return Value();
+  }
 
   /// A deterministic order of values: later definitions first.
   bool later(Value a, Value b) {
@@ -244,6 +292,8 @@ public:
     SmallVector<Value> values;
     unsigned at; // position of the first backward reader
     SmallVector<Operation *> ops;
+    /// Fresh: forward values read from a backward copy live anyway.
+    SmallVector<std::pair<Value, Value>> copies;
   };
 
   /// How recomputations share work. Shared (objective=saved): a
@@ -280,9 +330,10 @@ public:
         done.clear(); // a new group: nothing recomputed yet
       if (!fresh && done.contains(v.getDefiningOp()))
         continue; // recomputed earlier: reused
-      // The cone: back to saved values, arguments, constants, and values
-      // recomputed before.
+      // The cone: back to saved values, arguments, constants, values
+      // recomputed before, and (fresh) backward copies live anyway.
       llvm::SetVector<Operation *> c;
+      SmallVector<std::pair<Value, Value>> reused;
       SmallVector<Value> stack{v};
       llvm::DenseSet<Value> seen;
       while (!stack.empty()) {
@@ -295,6 +346,11 @@ public:
         Value st = storage.lookup(u);
         if (u != v && isCandidate(st) && !dropped.contains(st))
           continue;
+        if (fresh && u != v && !dropped.contains(st) && forward.contains(def))
+          if (Value b = liveCopy(u, at)) {
+            reused.push_back({u, b});
+            continue;
+          }
         c.insert(def);
         llvm::append_range(stack, def->getOperands());
       }
@@ -308,9 +364,10 @@ public:
         Recompute &rc = result.back();
         rc.values.push_back(v);
         rc.ops.append(c.begin(), c.end());
+        rc.copies.append(reused.begin(), reused.end());
       } else {
         result.push_back(
-            {{v}, at, SmallVector<Operation *>(c.begin(), c.end())});
+            {{v}, at, SmallVector<Operation *>(c.begin(), c.end()), reused});
       }
       llvm::sort(result.back().ops, [&](Operation *a, Operation *b) {
         return position[a] < position[b];
@@ -449,6 +506,8 @@ public:
       if (!fresh)
         for (auto &[orig, clone] : clones)
           map.map(orig, clone);
+      for (auto &[u, b] : rc.copies)
+        map.map(u, b);
       for (Operation *op : rc.ops) {
         Operation *clone = b.clone(*op, map);
         for (NamedAttribute a : llvm::to_vector(clone->getAttrs()))
@@ -506,7 +565,7 @@ struct BranchAndBound {
   bool savedObjective;
   /// Evaluations before giving up (each costs a liveness simulation:
   /// about 0.4 ms on GoogLeNet, whose 79 saved values exhaust it).
-  uint64_t limit = 10000;
+  uint64_t limit = 30000;
 
   llvm::DenseSet<Value> best;
   double bestFlops = INFINITY;

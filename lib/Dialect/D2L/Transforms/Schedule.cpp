@@ -73,6 +73,14 @@ public:
       : func(func), kernelNames(names), kernelCounter(kernelCounter),
         b(func.getContext()) {}
 
+  /// Split-K partial sums' cap under a peak budget.
+  static constexpr int64_t kLeanWorkspace = 1 << 20;
+  bool leanWorkspace() {
+    auto remat = func->getAttrOfType<DictionaryAttr>("d2l.remat");
+    auto objective = remat ? remat.getAs<StringAttr>("objective") : nullptr;
+    return objective && objective.getValue() == "peak";
+  }
+
   LogicalResult run() {
     Block &body = func.getBody().front();
     classifyValues(body);
@@ -572,6 +580,14 @@ private:
           // are enough blocks; partial sums go to a workspace.
           int64_t splits = std::clamp<int64_t>(512 / tiles, 1,
                                                std::max<int64_t>(1, k / 512));
+          // Under a peak budget (--d2l-remat objective=peak) the partial
+          // sums may take at most kLeanWorkspace bytes: fewer blocks, less
+          // memory.
+          if (leanWorkspace())
+            splits = std::clamp<int64_t>(
+                kLeanWorkspace /
+                    std::max<int64_t>(1, tensorBytes(op->getResult(0))),
+                1, splits);
           NamedAttribute s =
               b.getNamedAttr("splits", b.getI64IntegerAttr(splits));
           if (splits == 1) {
