@@ -191,6 +191,16 @@ int main(int argc, char **argv) {
     return fail("unknown --arch '" + arch + "' (expected sm_80 or sm_90)");
   if (batch < 0)
     return fail("--batch must be positive");
+  // Options of the training step: an error without --train rather than
+  // silently compiling something else.
+  for (cl::Option *o : std::initializer_list<cl::Option *>{
+           &earlyUpdate, &fuseStem, &rematBudget, &rematPolicy,
+           &rematObjective})
+    if (o->getNumOccurrences() && !train)
+      return fail("--" + o->ArgStr.str() + " needs --train");
+  if (fuseStem && noFuse)
+    return fail("--fuse-stem-backward rewrites the fused conv-BN-ReLU "
+                "backward pass; it cannot be used with --no-fuse");
 
   DialectRegistry registry;
   registry.insert<d2l::D2LDialect, func::FuncDialect>();

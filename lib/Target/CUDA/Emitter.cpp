@@ -60,6 +60,18 @@ std::string mlir::d2l::cuda::mathFn(StringRef name, Type t) {
   return t.isF64() ? name.str() : (name + "f").str();
 }
 
+std::string mlir::d2l::cuda::reluExpr(StringRef x, Type t) {
+  std::string a = "(" + x.str() + ")";
+  return "(" + a + " > " + literal(0, t) + " || " + a + " != " + a + ") ? " +
+         a + " : " + literal(0, t);
+}
+
+std::string mlir::d2l::cuda::firstMaxCondition(StringRef v) {
+  return ("best < 0 || " + v + " > bestValue || (" + v + " != " + v +
+          " && bestValue == bestValue)")
+      .str();
+}
+
 std::string mlir::d2l::cuda::literal(double v, Type t) {
   std::string s;
   llvm::raw_string_ostream os(s);

@@ -38,6 +38,13 @@ std::string scalarType(Type t);
 std::string mathFn(StringRef name, Type t);
 /// A floating literal of the element type.
 std::string literal(double v, Type t);
+/// ReLU of the expression `x` (NaN passes through, as PyTorch's).
+std::string reluExpr(StringRef x, Type t);
+/// The condition under which value `v` replaces the running maximum
+/// (`best` < 0 before the first value, `bestValue`): PyTorch's max-pool
+/// rule, the first maximum of the window, a NaN beating any number. Every
+/// kernel that finds a window's maximum uses it, so they agree.
+std::string firstMaxCondition(StringRef v);
 
 /// Row-major strides of a shape.
 SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape);

@@ -158,10 +158,8 @@ static LogicalResult printStemBackward(llvm::raw_ostream &os, const Launch &l) {
      << "        for (long long yb = w0 < 0 ? 0 : w0; yb < w0 + " << str(pk[1])
      << " && yb < " << str(yw) << "; ++yb) {\n"
      << patchAndConv("          ", "im", "ya", "yb") << "          const " << T
-     << " v = ((t3) > " << lit(0) << " || (t3) != (t3)) ? (t3) : " << lit(0)
-     << ";\n"
-     << "          if (best < 0 || v > bestValue || (v != v && bestValue == "
-        "bestValue)) {\n"
+     << " v = " << reluExpr("t3", et) << ";\n"
+     << "          if (" << firstMaxCondition("v") << ") {\n"
      << "            best = ya * " << str(yw) << " + yb;\n"
      << "            bestA = ya;\n            bestB = yb;\n"
      << "            bestValue = v;\n            bestZ = t3;\n"

@@ -24,10 +24,7 @@ mlir::d2l::cuda::elementwiseExpr(Operation *op, ArrayRef<std::string> args,
   auto lit = [&](double v) { return literal(v, et); };
   auto a = [&](size_t i) { return "(" + args[i] + ")"; };
   return llvm::TypeSwitch<Operation *, FailureOr<std::string>>(op)
-      .Case<ReluOp>([&](auto) {
-        return "(" + a(0) + " > " + lit(0) + " || " + a(0) + " != " + a(0) +
-               ") ? " + a(0) + " : " + lit(0);
-      })
+      .Case<ReluOp>([&](auto) { return reluExpr(args[0], et); })
       .Case<SigmoidOp>([&](auto) {
         return lit(1) + " / (" + lit(1) + " + " + f("exp") + "(-" + a(0) + "))";
       })

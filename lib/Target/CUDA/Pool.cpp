@@ -59,9 +59,7 @@ void printArgmax(llvm::raw_ostream &os, StringRef indent, const Window &w,
      << " && c < " << str(wd) << "; ++c) {\n"
      << indent << "    const " << T << " v = " << src << "[" << plane
      << " + a * " << str(wd) << " + c];\n"
-     << indent
-     << "    if (best < 0 || v > bestValue || (v != v && bestValue == "
-        "bestValue)) {\n"
+     << indent << "    if (" << firstMaxCondition("v") << ") {\n"
      << indent << "      best = a * " << str(wd) << " + c;\n"
      << indent << "      bestValue = v;\n"
      << indent << "    }\n"

@@ -196,7 +196,13 @@ public:
     auto keyOf = [&](Operation *op, bool canonical) {
       std::string key;
       llvm::raw_string_ostream os(key);
-      os << op->getName() << "|" << op->getAttrDictionary() << "|";
+      // The op's own attributes (not d2l.saved and the like, which the
+      // forward copy carries and the backward one does not).
+      os << op->getName() << "|";
+      for (NamedAttribute a : op->getAttrs())
+        if (!a.getName().getValue().starts_with("d2l."))
+          os << a.getName() << "=" << a.getValue() << ";";
+      os << "|";
       for (Value v : op->getOperands()) {
         Value c = canonical && original.lookup(v) ? original.lookup(v) : v;
         os << c.getAsOpaquePointer() << ",";
@@ -813,7 +819,6 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       return error(func) << "unknown objective '" << objective
                          << "' (expected peak or saved)";
     bool savedObjective = objective == "saved";
-    stemRecomputed = 0;
     Planner p(func);
     p.fresh = !savedObjective;
     llvm::DenseSet<Value> none;
@@ -864,7 +869,8 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       if (stemFunc)
         stemFunc.erase();
     });
-    Planner *used = &p;
+    Planner *used = &p; // or the stem's planner, when it wins
+    double stemExtra = 0;
     if (policy == "sqrt") {
       // Keep every k-th candidate in forward order, k = ceil(sqrt(n)).
       size_t n = p.candidates.size();
@@ -882,10 +888,11 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       stemFunc = func.clone();
       double before = totalFlops(stemFunc);
       if (fuseStemBackward(stemFunc)) {
-        double extra = totalFlops(stemFunc) - before;
+        stemExtra = totalFlops(stemFunc) - before;
         stemPlanner = std::make_unique<Planner>(stemFunc);
         stemPlanner->fresh = p.fresh;
-        BranchAndBound::Measure stemMeasure = measureOf(*stemPlanner, extra);
+        BranchAndBound::Measure stemMeasure =
+            measureOf(*stemPlanner, stemExtra);
         auto stem = search(func, *stemPlanner, stemMeasure,
                            stemMeasure(none).first, goal, savedObjective);
         if (failed(stem))
@@ -900,7 +907,6 @@ struct RematPass : impl::D2LRematBase<RematPass> {
         if (stemWins) {
           chosen = *stem;
           used = stemPlanner.get();
-          stemRecomputed = 2; // the conv output and the activation
         }
         chosen.optimal = chosen.found && chosen.optimal && otherComplete;
         chosen.lowest = lowest;
@@ -930,8 +936,8 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     }
     const llvm::DenseSet<Value> &best = chosen.best;
     Planner &q = *used;
+    bool stemFused = used != &p;
     auto [peak1, flops1] = q.evaluate(best);
-    double extra1 = used != &p ? chosen.flops : flops1;
     if (savedObjective)
       peak0 = p.evaluate(none).first;
     int64_t saved1 = 0;
@@ -953,12 +959,15 @@ struct RematPass : impl::D2LRematBase<RematPass> {
              bld.getNamedAttr("objective", bld.getStringAttr(objective)),
              bld.getNamedAttr(
                  "recomputed",
-                 bld.getI64IntegerAttr(int64_t(best.size()) + stemRecomputed)),
-             bld.getNamedAttr("stem_fused",
-                              bld.getBoolAttr(stemRecomputed > 0)),
+                 // The stem kernel recomputes its conv output and activation.
+                 bld.getI64IntegerAttr(int64_t(best.size()) +
+                                       (stemFused ? 2 : 0))),
+             bld.getNamedAttr("stem_fused", bld.getBoolAttr(stemFused)),
              bld.getNamedAttr("candidates", bld.getI64IntegerAttr(
                                                 int64_t(p.candidates.size()))),
-             bld.getNamedAttr("extra_flops", bld.getF64FloatAttr(extra1)),
+             bld.getNamedAttr(
+                 "extra_flops",
+                 bld.getF64FloatAttr(flops1 + stemExtra * stemFused)),
              bld.getNamedAttr("peak_before", bld.getI64IntegerAttr(peak0)),
              bld.getNamedAttr("peak_after", bld.getI64IntegerAttr(peak1)),
              bld.getNamedAttr("saved_before", bld.getI64IntegerAttr(saved0)),
@@ -969,10 +978,6 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     markSavedValues(func);
     return success();
   }
-
-  /// Values recomputed inside the stem's fused backward kernel (0 when the
-  /// plain step wins).
-  int64_t stemRecomputed = 0;
 
   static double totalFlops(func::FuncOp f) {
     double total = 0;
