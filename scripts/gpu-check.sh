@@ -15,7 +15,8 @@
 #   at batch 32), the translation models' Adam step against the book's on
 #   PyTorch, ResNet-18 with --early-update, and d2lc-train (LeNet on
 #   Fashion-MNIST, the GRU on Tom Sawyer, both translation models on
-#   LibreOffice's pairs). Each check stands alone (an error is recorded, the next runs);
+#   LibreOffice's pairs), ResNet-18 with the fused stem backward and under
+#   peak budgets (rematerialization). Each check stands alone (an error is recorded, the next runs);
 #   none starts after --budget seconds (GPU_CHECK_ARGS="--budget 300").
 #   Results go to $OUT (summary.txt, summary.json, logs).
 #===----------------------------------------------------------------------===#
@@ -86,6 +87,16 @@ PY
   done
   "$BIN/d2lc" "$ROOT/models/resnet18.mlir" --train --arch sm_90 --batch 32 \
     --early-update -o "$BUNDLE/resnet18_early.cu"
+  # Rematerialization: the fused stem backward, and peak budgets (their
+  # memory reports beside them).
+  "$BIN/d2lc" "$ROOT/models/resnet18.mlir" --train --arch sm_90 --batch 32 \
+    --early-update --fuse-stem-backward -o "$BUNDLE/resnet18_stem.cu"
+  for b in 75 55; do
+    for what in "-o $BUNDLE/resnet18_remat$b.cu" "--mem-report -o $BUNDLE/resnet18_remat$b.txt"; do
+      "$BIN/d2lc" "$ROOT/models/resnet18.mlir" --train --arch sm_90 --batch 32 \
+        --early-update --remat-budget 0.$b $what
+    done
+  done
   mkdir -p "$BUNDLE/data/mo"
   cp /var/cache/d2lc/libreoffice-l10n-fr/*.mo "$BUNDLE/data/mo/"
   cp /usr/share/datasets/fashion-mnist/*.gz \

@@ -17,7 +17,11 @@ gpu-bundle/ with the runtime alone:
   7. the translation models (seq2seq with attention, the Transformer; Adam,
      clipping at 1): d2lc's step against the book's model on PyTorch, and
      d2lc-train --task seq2seq on LibreOffice's pairs (loss, BLEU, tokens/s);
-  8. ResNet-18 at batch 32 with --early-update against the default.
+  8. ResNet-18 at batch 32 with --early-update against the default;
+  9. rematerialization: ResNet-18 (batch 32, early updates) with the fused
+     stem backward and under peak budgets (0.75, 0.55 of its estimated
+     peak) against the early-update step (results, step times), and the
+     stem kernel's share of a profiled step.
 
 Every section and model is checked on its own: an error is recorded in the
 summary and the next one runs. Nothing new starts after --budget seconds.
@@ -311,16 +315,21 @@ def check_lm(c, name, device):
           f"{'cuDNN' if device == 'cuda' else 'CPU'})  one step vs PyTorch: loss {errs['loss']:.1e}, max {worst[1]:.1e} ({worst[0]})")
 
 
-def check_fusion(c, name, variant="unfused"):
-    """The default compilation against `variant` (unfused, or early: the
-    updates right after their gradients, in place)."""
-    fused = os.path.join(c.args.bundle, f"{name}_fused.cu")
-    unfused = os.path.join(c.args.bundle, f"{name}_{variant}.cu")
+def input_shape(cu):
+    """The shape of train_step's input X, from the manifest of a .cu."""
     man = json.loads(re.search(r"D2LC-MANIFEST-BEGIN\s*(.*?)\s*D2LC-MANIFEST-END",
-                               open(fused).read(), re.S).group(1).lstrip("/ \n"))
+                               open(cu).read(), re.S).group(1).lstrip("/ \n"))
     entry = next(e for e in man["entries"] if e["name"] == "train_step")
-    xb = next(b for b in entry["buffers"] if b.get("name") == "X")
-    batch = xb["shape"]
+    return next(b for b in entry["buffers"] if b.get("name") == "X")["shape"]
+
+
+def check_fusion(c, name, variant="unfused", base="fused"):
+    """The `base` compilation (the default) against `variant` (unfused, or
+    early: the updates right after their gradients, in place; or a
+    recomputing step against the early-update one)."""
+    fused = os.path.join(c.args.bundle, f"{name}_{base}.cu")
+    unfused = os.path.join(c.args.bundle, f"{name}_{variant}.cu")
+    batch = input_shape(fused)
     g = torch.Generator().manual_seed(5)
     inp = os.path.join(c.tmp, f"{name}-in.safetensors")
     save_safetensors(inp, {"X": torch.rand(batch, generator=g),
@@ -341,10 +350,11 @@ def check_fusion(c, name, variant="unfused"):
                               / max(v.double().abs().max().item(), 1e-3)
                               for k, v in outs["unfused"].items() if v.is_floating_point())
     res["speedup"] = res["unfused_step_s"] / res["fused_step_s"]
-    c.summary.setdefault("fusion" if variant == "unfused" else variant, {})[name] = res
-    c.say(f"{'fusion' if variant == 'unfused' else variant} {name:15s} batch {batch[0]:4d}  "
-          f"fused {res['fused_step_s'] * 1e3:9.3f} ms"
-          f"  {variant} {res['unfused_step_s'] * 1e3:9.3f} ms  {variant}/fused "
+    section = "fusion" if variant == "unfused" else variant
+    c.summary.setdefault(section, {})[name] = res
+    c.say(f"{section} {name:15s} batch {batch[0]:4d}  "
+          f"{base} {res['fused_step_s'] * 1e3:9.3f} ms"
+          f"  {variant} {res['unfused_step_s'] * 1e3:9.3f} ms  {variant}/{base} "
           f"{res['speedup']:.2f}x  first-step loss rel diff {res['loss_rel_diff']:.1e}, "
           f"tensors {res['max_rel_diff']:.1e}")
 
@@ -431,6 +441,30 @@ def check_profile(c, name):
     prof = out[out.index("profile of"):].splitlines()[:16]
     c.summary.setdefault("profile", {})[name] = prof
     c.say(f"profile {name}:\n  " + "\n  ".join(prof))
+
+
+def check_stem_profile(c):
+    """The fused stem backward's kernel in a profiled ResNet-18 step (batch
+    32, early updates, --fuse-stem-backward), against the step's total and
+    the early-update step's launches that it replaces."""
+    inp = os.path.join(c.tmp, "resnet18-stem-in.safetensors")
+    batch = input_shape(os.path.join(c.args.bundle, "resnet18_stem.cu"))
+    g = torch.Generator().manual_seed(5)
+    save_safetensors(inp, {"X": torch.rand(batch, generator=g),
+                           "labels": torch.randint(0, 10, (batch[0],), generator=g),
+                           "lr": torch.tensor(LR)})
+    res = {}
+    for tag in ("early", "stem"):
+        cu = os.path.join(c.args.bundle, f"resnet18_{tag}.cu")
+        out = c.run([c.run_tool, cu, "--backend", c.backend, "--entry", "train_step",
+                     "--inputs", inp, "--repeat", "5", "--profile"])
+        prof = out[out.index("profile of"):].splitlines()
+        res[tag] = prof[:16]
+        c.say(f"profile resnet18_{tag}:\n  " + "\n  ".join(prof[:16]))
+    stem = [l for l in res["stem"] if "stem" in l]
+    res["stem_kernel"] = stem
+    c.summary["stem_profile"] = res
+    c.say("stem kernel: " + (stem[0].strip() if stem else "not among the 15 costliest launches"))
 
 
 def train_run(c, bundle_file, corpus, epochs, lr, log, what, device, *keep):
@@ -536,8 +570,10 @@ def main():
     ap.add_argument("--budget", type=float, default=420.0,
                     help="seconds after which no new check starts")
     ap.add_argument("--sections",
-                    default="compile,models,sanitize,matmul,lm,seq2seq,fusion,early,train,profile")
+                    default="compile,models,remat,seq2seq,early,sanitize,matmul,lm,fusion,train,"
+                    "profile")
     ap.add_argument("--sanitize-models", default="lenet_bn")
+    ap.add_argument("--remat-variants", default="stem,remat75,remat55")
     ap.add_argument("--profile-models", default="resnet18")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -567,6 +603,18 @@ def main():
         for name in small:
             if have(f"{name}_train.cu"):
                 c.guarded(name, check_model, c, name, device)
+    if "remat" in sections and have("resnet18_early.cu"):
+        for variant in args.remat_variants.split(","):
+            if have(f"resnet18_{variant}.cu"):
+                c.guarded(variant + " resnet18", check_fusion, c, "resnet18", variant, "early")
+        if have("resnet18_stem.cu"):
+            c.guarded("stem profile", check_stem_profile, c)
+    if "seq2seq" in sections:
+        for name in args.seq2seq_models.split(","):
+            if have(f"{name}_adam.cu"):
+                c.guarded(name, check_seq2seq, c, name, device)
+    if "early" in sections and have("resnet18_fused.cu") and have("resnet18_early.cu"):
+        c.guarded("early resnet18", check_fusion, c, "resnet18", "early")
     if "sanitize" in sections and device == "cuda":
         for name in args.sanitize_models.split(","):
             if os.path.exists(os.path.join(c.tmp, f"{name}-in.safetensors")):
@@ -577,16 +625,10 @@ def main():
         for name in args.lm_models.split(","):
             if have(f"{name}_clip1.cu"):
                 c.guarded(name, check_lm, c, name, device)
-    if "seq2seq" in sections:
-        for name in args.seq2seq_models.split(","):
-            if have(f"{name}_adam.cu"):
-                c.guarded(name, check_seq2seq, c, name, device)
     if "fusion" in sections:
         for name in args.fusion_models.split(","):
             if have(f"{name}_fused.cu") and have(f"{name}_unfused.cu"):
                 c.guarded("fusion " + name, check_fusion, c, name)
-    if "early" in sections and have("resnet18_fused.cu") and have("resnet18_early.cu"):
-        c.guarded("early resnet18", check_fusion, c, "resnet18", "early")
     if "train" in sections and have("lenet_d2l.cu"):
         c.guarded("train", check_train, c, device)
     if "train" in sections and have("gru_lm_clip1.cu") and have("data"):
