@@ -85,6 +85,23 @@ LogicalResult mlir::d2l::cuda::printFusedElement(
   return success();
 }
 
+LogicalResult mlir::d2l::cuda::printEpilogueElement(llvm::raw_ostream &os,
+                                                    StringRef indent,
+                                                    FusedOp fused,
+                                                    StringRef index,
+                                                    StringRef rootValue) {
+  Operation *root = &fused.getBlock().front();
+  llvm::SmallPtrSet<Operation *, 16> ops;
+  for (Operation &op : fused.getBlock().without_terminator())
+    ops.insert(&op);
+  SmallVector<unsigned> results;
+  for (unsigned r = 0; r < fused.getNumResults(); ++r)
+    results.push_back(r);
+  return printFusedElement(os, indent, fused, index,
+                           cast<RankedTensorType>(root->getResult(0).getType()),
+                           ops, results, root, rootValue);
+}
+
 LogicalResult mlir::d2l::cuda::printFused(llvm::raw_ostream &os,
                                           const Launch &l) {
   auto fused = cast<FusedOp>(l.op);

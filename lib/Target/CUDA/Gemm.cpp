@@ -13,7 +13,8 @@
 //                   the input where (o + padding - k dilation) / stride is
 //                   a whole index
 //   conv_wgrad      conv2d_backward_filter: K runs over batch and output
-//                   pixels, split over grid.z into partial sums
+//                   pixels, split over grid.z into partial sums (then
+//                   split_sum adds them, running any epilogue)
 //
 //===----------------------------------------------------------------------===//
 
@@ -189,16 +190,7 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
     llvm::raw_string_ostream ts(text);
     ts << "{ " << prefix << "const long long fi = " << index << ";\n"
        << "            const " << T << " rootv = " << value << ";\n";
-    llvm::SmallPtrSet<Operation *, 16> ops;
-    for (Operation &op : fused.getBlock().without_terminator())
-      ops.insert(&op);
-    SmallVector<unsigned> results;
-    for (unsigned r = 0; r < fused.getNumResults(); ++r)
-      results.push_back(r);
-    if (failed(printFusedElement(
-            ts, "            ", fused, "fi",
-            cast<RankedTensorType>(root->getResult(0).getType()), ops, results,
-            root, "rootv")))
+    if (failed(printEpilogueElement(ts, "            ", fused, "fi", "rootv")))
       return failure();
     ts << "          }";
     return text;
@@ -515,15 +507,26 @@ LogicalResult mlir::d2l::cuda::printGemmFamily(llvm::raw_ostream &os,
         str(g.cout * ohw) + " + pr;\n" + "        kX[threadIdx.x] = b * " +
         str(g.cin * hw) + " + (long long)h0 * " + str(g.w) +
         " + w0;\n      }\n    }\n    D2L_BARRIER;\n";
-    s.loadA = "a1[kDy[kk] + (g * " + str(coutG) + " + m) * " + str(ohw) + "]";
+    s.loadA = operand(1) + "[kDy[kk] + (g * " + str(coutG) + " + m) * " +
+              str(ohw) + "]";
     s.loadB = "[&]() -> " + T +
               " { const int ih = kH[kk] + nDh[nn], iw = "
               "kWc[kk] + nDw[nn]; return (ih >= 0 && ih < " +
               std::to_string(g.h) + " && iw >= 0 && iw < " +
-              std::to_string(g.w) + ") ? a0[kX[kk] + nOff[nn]] : (" + T +
-              ")0; }()";
-    s.store = out + "[((long long)split * " + str(g.cout) + " + g * " +
-              str(coutG) + " + m) * " + str(s.n) + " + n] = v;";
+              std::to_string(g.w) + ") ? " + operand(0) +
+              "[kX[kk] + nOff[nn]] : (" + T + ")0; }()";
+    // Split: partial sums into the workspace (an epilogue runs where they
+    // are added up). Whole: the gradient, or the epilogue on it.
+    std::string index = "(g * " + str(coutG) + " + m) * " + str(s.n) + " + n";
+    if (splits > 1) {
+      s.store = out + "[(long long)split * " + str(g.cout * s.n) + " + " +
+                index + "] = v;";
+    } else {
+      auto st = store("", index, "v");
+      if (failed(st))
+        return failure();
+      s.store = *st;
+    }
     printGemm(os, s, T);
     return success();
   }

@@ -73,6 +73,13 @@ LogicalResult printFusedElement(llvm::raw_ostream &os, StringRef indent,
                                 ArrayRef<unsigned> results, Operation *root,
                                 StringRef rootValue);
 
+/// Prints the whole body of epilogue group `fused` for element `index` of
+/// its root's result, the root's value given as `rootValue`: the chain on
+/// that element and every result of the group stored.
+LogicalResult printEpilogueElement(llvm::raw_ostream &os, StringRef indent,
+                                   FusedOp fused, StringRef index,
+                                   StringRef rootValue);
+
 // Kernel body printers, one per family file. Each prints the statements of
 // the kernel (between the braces) for `l`, or fails with a diagnostic.
 LogicalResult printPointwise(llvm::raw_ostream &os, const Launch &l);

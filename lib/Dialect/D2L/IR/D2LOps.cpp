@@ -1375,8 +1375,8 @@ bool mlir::d2l::isFusibleElementwise(Operation *op) {
 }
 
 bool mlir::d2l::isEpilogueRoot(Operation *op) {
-  return isa<Conv2dOp, ConvTranspose2dOp, Conv2dBackwardInputOp, LinearOp,
-             MatmulOp, BatchMatmulOp>(op);
+  return isa<Conv2dOp, ConvTranspose2dOp, Conv2dBackwardInputOp,
+             Conv2dBackwardFilterOp, LinearOp, MatmulOp, BatchMatmulOp>(op);
 }
 
 int64_t ScanOp::getLength() {
@@ -1527,8 +1527,8 @@ LogicalResult FusedOp::verify() {
       if (!isEpilogueRoot(&op))
         return op.emitOpError()
                << "cannot start an epilogue group: expected conv2d, "
-                  "conv_transpose2d, conv2d_backward_input, linear, matmul "
-                  "or batch_matmul";
+                  "conv_transpose2d, conv2d_backward_input, "
+                  "conv2d_backward_filter, linear, matmul or batch_matmul";
     } else if (!isFusibleElementwise(&op)) {
       return op.emitOpError()
              << "is not elementwise and cannot be in a '" << kind << "' group";

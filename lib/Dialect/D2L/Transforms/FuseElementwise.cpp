@@ -26,6 +26,8 @@ public:
     unsigned i = 0;
     for (Operation &op : block)
       position[&op] = i++;
+    if (auto func = dyn_cast<func::FuncOp>(block.getParentOp()))
+      updates = updatedArguments(func);
   }
 
   void run() {
@@ -68,6 +70,8 @@ private:
   llvm::DenseMap<Operation *, unsigned> position;
   llvm::DenseMap<Operation *, Group *> groupOf;
   std::vector<std::unique_ptr<Group>> groups;
+  /// New values of parameters and states -> the argument each updates.
+  llvm::DenseMap<Value, BlockArgument> updates;
 
   Group *newGroup(Operation *op, StringRef kind) {
     groups.push_back(std::make_unique<Group>());
@@ -102,17 +106,35 @@ private:
           if (groupOf.lookup(user) != &g && user != op &&
               position[user] < position[op])
             return false;
+    // An update moved into an epilogue group runs where the GEMM was: it is
+    // written over its argument only if nothing reads the argument later
+    // (a weight's gradient GEMM before the conv that reads the weight for
+    // the input's gradient).
+    if (g.kind == "epilogue")
+      if (BlockArgument a = updates.lookup(op->getResult(0)))
+        for (Operation *user : a.getUsers())
+          if (user != op && groupOf.lookup(user) != &g &&
+              position[user] > position[g.members.front()])
+            return false;
     return true;
   }
 
   void visit(Operation *op) {
-    if (isEpilogueRoot(op)) {
+    // A conv's weight gradient starts a group only when the updates run
+    // right after their gradients (--d2l-early-update): its update then
+    // runs on each element as it is stored, written over the weight, and
+    // the gradient takes no memory. Otherwise the gradient feeds the one
+    // multi-tensor update at the end of the step.
+    if (isEpilogueRoot(op) &&
+        (separateSinks || !isa<Conv2dBackwardFilterOp>(op))) {
       newGroup(op, "epilogue");
       return;
     }
     if (!isFusibleElementwise(op))
       return;
     Type space = op->getResult(0).getType();
+    if (separateSinks && joinEpilogue(op))
+      return;
     for (Value v : op->getOperands()) {
       Operation *def = v.getDefiningOp();
       Group *g = def ? groupOf.lookup(def) : nullptr;
@@ -123,6 +145,55 @@ private:
       return;
     }
     newGroup(op, "elementwise");
+  }
+
+  /// With early updates, an update that reads a GEMM's result (a weight
+  /// gradient) joins the GEMM's epilogue group together with the update's
+  /// own single-use elementwise producers of the parameters and states
+  /// (weight decay's wd w, momentum's mu v), which the update placed after
+  /// the GEMM: they read only values that exist where the group starts.
+  bool joinEpilogue(Operation *op) {
+    Type space = op->getResult(0).getType();
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      Group *g = def ? groupOf.lookup(def) : nullptr;
+      if (!g || g->kind != "epilogue" || g->space != space)
+        continue;
+      SmallVector<Operation *> absorb;
+      bool ok = true;
+      for (Value u : op->getOperands()) {
+        Operation *p = u.getDefiningOp();
+        if (!p || groupOf.lookup(p) == g || before(u, *g))
+          continue;
+        Group *pg = groupOf.lookup(p);
+        ok = pg && pg->kind == "elementwise" && pg->members.size() == 1 &&
+             p->getNumResults() == 1 && u.hasOneUse() && u.getType() == space &&
+             llvm::all_of(p->getOperands(),
+                          [&](Value w) { return before(w, *g); });
+        if (!ok)
+          break;
+        absorb.push_back(p);
+      }
+      if (!ok || absorb.empty())
+        continue;
+      for (Operation *p : absorb) {
+        groupOf.lookup(p)->members.clear();
+        g->members.push_back(p);
+        groupOf[p] = g;
+      }
+      if (!canJoin(*g, op)) {
+        // Undo: each absorbed op alone again.
+        for (Operation *p : absorb) {
+          g->members.pop_back();
+          newGroup(p, "elementwise");
+        }
+        continue;
+      }
+      g->members.push_back(op);
+      groupOf[op] = g;
+      return true;
+    }
+    return false;
   }
 
   /// Whether the group's results leave only through the terminator.

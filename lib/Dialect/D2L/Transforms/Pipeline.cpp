@@ -64,6 +64,7 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
       o.policy = options.rematPolicy;
       o.objective = options.rematObjective;
       o.margin = margin;
+      o.earlyUpdate = options.earlyUpdate;
       schedule.addPass(createD2LRemat(o));
     }
     if (options.fuse) {

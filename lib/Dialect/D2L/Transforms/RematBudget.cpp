@@ -119,7 +119,7 @@ struct Candidate {
 
 class Planner {
 public:
-  explicit Planner(func::FuncOp func) : func(func) {
+  Planner(func::FuncOp func, bool earlyUpdate) : func(func) {
     Block &body = func.getBody().front();
     for (Operation &op : body)
       position[&op] = unsigned(ops.size()), ops.push_back(&op);
@@ -188,6 +188,27 @@ public:
           intermediates.insert(r);
       }
     }
+    // With early updates a conv's weight gradient read only by an
+    // elementwise op of its shape whose other inputs exist before it (its
+    // update) is an epilogue group's root (FuseElementwise): the gradient
+    // is never stored.
+    if (earlyUpdate)
+      for (Operation *op : ops) {
+        auto wgrad = dyn_cast<Conv2dBackwardFilterOp>(op);
+        if (!wgrad || !wgrad.getResult().hasOneUse())
+          continue;
+        Operation *user = *wgrad.getResult().getUsers().begin();
+        if (!isFusibleElementwise(user) || isa<BroadcastToOp>(user) ||
+            user->getNumResults() != 1 ||
+            user->getResult(0).getType() != wgrad.getType())
+          continue;
+        if (llvm::all_of(user->getOperands(), [&](Value v) {
+              Operation *def = v.getDefiningOp();
+              return v == wgrad.getResult() || !def ||
+                     position[def] < position[op];
+            }))
+          intermediates.insert(wgrad.getResult());
+      }
     // Backward copies of forward values (the activations FuseConvBnRelu's
     // rematerialisation recomputes for the backward pass): a backward op
     // with a forward op's name, attributes and (copies of its) operands.
@@ -819,7 +840,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       return error(func) << "unknown objective '" << objective
                          << "' (expected peak or saved)";
     bool savedObjective = objective == "saved";
-    Planner p(func);
+    Planner p(func, earlyUpdate);
     p.fresh = !savedObjective;
     llvm::DenseSet<Value> none;
     // What the budget bounds: the step's peak, or the saved bytes.
@@ -889,7 +910,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       double before = totalFlops(stemFunc);
       if (fuseStemBackward(stemFunc)) {
         stemExtra = totalFlops(stemFunc) - before;
-        stemPlanner = std::make_unique<Planner>(stemFunc);
+        stemPlanner = std::make_unique<Planner>(stemFunc, earlyUpdate);
         stemPlanner->fresh = p.fresh;
         BranchAndBound::Measure stemMeasure =
             measureOf(*stemPlanner, stemExtra);

@@ -494,7 +494,9 @@ private:
       inPlaceOf[0] = normInPlace;
     if (fusedOp && fusedOp.getKind() == "multi")
       inPlaceOf = multiInPlace(fusedOp);
-    else if (fusedOp && fusedOp.getKind() == "elementwise" &&
+    else if (fusedOp &&
+             (fusedOp.getKind() == "elementwise" ||
+              fusedOp.getKind() == "epilogue") &&
              op->getNumResults() > 1)
       inPlaceOf = multiInPlace(fusedOp, /*oneSection=*/true);
     bool anyInPlace = llvm::any_of(
@@ -539,11 +541,18 @@ private:
         .Case<FusedOp>([&](FusedOp fused) {
           StringRef kind = fused.getKind();
           if (kind == "epilogue") {
-            gemmLaunch(
-                op, &fused.getBlock().front(), t0, in, out,
-                inPlace
-                    ? ArrayRef<NamedAttribute>(elementwiseExtra).drop_front()
-                    : ArrayRef<NamedAttribute>());
+            // Written over an input (an update, or several of one
+            // parameter: momentum and weight): aliased parameters.
+            SmallVector<NamedAttribute> more;
+            if (anyInPlace)
+              more.push_back(b.getNamedAttr(
+                  "in_place", b.getI64IntegerAttr(inPlace ? *inPlace : 1)));
+            if (auto wgrad = dyn_cast<Conv2dBackwardFilterOp>(
+                    &fused.getBlock().front())) {
+              wgradLaunch(op, wgrad, in, out, more);
+              return success();
+            }
+            gemmLaunch(op, &fused.getBlock().front(), t0, in, out, more);
             return success();
           }
           if (kind == "multi") {
@@ -568,41 +577,7 @@ private:
           return success();
         })
         .Case<Conv2dBackwardFilterOp>([&](Conv2dBackwardFilterOp conv) {
-          auto w = cast<RankedTensorType>(t0);
-          auto dy = cast<RankedTensorType>(conv.getGradOutput().getType());
-          int64_t g = conv.getGroups();
-          int64_t m = w.getDimSize(0) / g;
-          int64_t n = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
-          int64_t k = dy.getDimSize(0) * dy.getDimSize(2) * dy.getDimSize(3);
-          auto t = gemmTile(m, n);
-          int64_t tiles = ceilDiv(n, t[1]) * ceilDiv(m, t[0]) * g;
-          // Split the long reduction (batch x output pixels) so that there
-          // are enough blocks; partial sums go to a workspace.
-          int64_t splits = std::clamp<int64_t>(512 / tiles, 1,
-                                               std::max<int64_t>(1, k / 512));
-          // Under a peak budget (--d2l-remat objective=peak) the partial
-          // sums may take at most kLeanWorkspace bytes: fewer blocks, less
-          // memory.
-          if (leanWorkspace())
-            splits = std::clamp<int64_t>(
-                kLeanWorkspace /
-                    std::max<int64_t>(1, tensorBytes(op->getResult(0))),
-                1, splits);
-          NamedAttribute s =
-              b.getNamedAttr("splits", b.getI64IntegerAttr(splits));
-          if (splits == 1) {
-            launch(op, "", "conv_wgrad", t0, in, out,
-                   {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, {tile(t), s});
-            return success();
-          }
-          auto wsType = RankedTensorType::get({splits, w.getNumElements()},
-                                              w.getElementType());
-          int64_t ws = workspace(wsType, "conv_wgrad partial sums");
-          launch(op, "", "conv_wgrad", wsType, in, {{ws, wsType}},
-                 {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g * splits},
-                 {tile(t), s});
-          launch(op, "sum_splits", "split_sum", t0, {{ws, wsType}}, out,
-                 pointwiseGrid(n0), {s});
+          wgradLaunch(op, conv, in, out);
           return success();
         })
         .Case<MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp, MaxPool2dSelectOp>(
@@ -758,6 +733,58 @@ private:
           return o->emitError() << "the CUDA backend has no kernel for '"
                                 << o->getName() << "'";
         });
+  }
+
+  /// The launches of a conv's weight gradient `root`, for `op` itself or
+  /// for the epilogue group `op` that `root` starts (`more`: its in-place
+  /// mark). The long reduction (batch x output pixels) is split so that
+  /// there are enough blocks, into partial sums in a workspace that a
+  /// second launch adds up, running the group's epilogue on each sum.
+  void wgradLaunch(Operation *op, Conv2dBackwardFilterOp root, ArrayRef<Arg> in,
+                   ArrayRef<Arg> out, ArrayRef<NamedAttribute> more = {}) {
+    auto w = cast<RankedTensorType>(root.getType());
+    auto dy = cast<RankedTensorType>(root.getGradOutput().getType());
+    int64_t g = root.getGroups();
+    int64_t m = w.getDimSize(0) / g;
+    int64_t n = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
+    int64_t k = dy.getDimSize(0) * dy.getDimSize(2) * dy.getDimSize(3);
+    auto t = gemmTile(m, n);
+    int64_t tiles = ceilDiv(n, t[1]) * ceilDiv(m, t[0]) * g;
+    int64_t splits =
+        std::clamp<int64_t>(512 / tiles, 1, std::max<int64_t>(1, k / 512));
+    // Under a peak budget (--d2l-remat objective=peak) the partial sums may
+    // take at most kLeanWorkspace bytes: fewer blocks, less memory.
+    if (leanWorkspace())
+      splits = std::clamp<int64_t>(
+          kLeanWorkspace / std::max<int64_t>(1, tensorBytes(root.getResult())),
+          1, splits);
+    SmallVector<NamedAttribute> attrs{
+        tile(t), b.getNamedAttr("splits", b.getI64IntegerAttr(splits))};
+    if (splits == 1) {
+      attrs.append(more.begin(), more.end());
+      launch(op, "", "conv_wgrad", w, in, out,
+             {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g}, attrs);
+      return;
+    }
+    auto wsType =
+        RankedTensorType::get({splits, w.getNumElements()}, w.getElementType());
+    int64_t ws = workspace(wsType, "conv_wgrad partial sums");
+    launch(op, "", "conv_wgrad", wsType, in, {{ws, wsType}},
+           {ceilDiv(n, t[1]), ceilDiv(m, t[0]), g * splits}, attrs);
+    SmallVector<NamedAttribute> sumAttrs{attrs[1]};
+    sumAttrs.append(more.begin(), more.end());
+    if (op == root.getOperation()) {
+      launch(op, "sum_splits", "split_sum", w, {{ws, wsType}}, out,
+             pointwiseGrid(w.getNumElements()), sumAttrs);
+      return;
+    }
+    // An epilogue group: the group's inputs, its outputs, then the partial
+    // sums (read only; last so that the epilogue's parameters keep the
+    // group's numbering).
+    SmallVector<Arg> outs(out.begin(), out.end());
+    outs.push_back({ws, wsType});
+    launch(op, "sum_splits", "split_sum", w, in, outs,
+           pointwiseGrid(w.getNumElements()), sumAttrs);
   }
 
   /// The GEMM-family launch of `root` (a matmul, linear or convolution),

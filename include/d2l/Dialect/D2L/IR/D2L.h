@@ -99,7 +99,7 @@ namespace mlir::d2l {
 bool isFusibleElementwise(Operation *op);
 /// Whether `op` is a GEMM-like op whose output stores can carry an
 /// elementwise epilogue (conv2d, conv_transpose2d, conv2d_backward_input,
-/// linear, matmul, batch_matmul).
+/// conv2d_backward_filter, linear, matmul, batch_matmul).
 bool isEpilogueRoot(Operation *op);
 
 /// The sections of a `multi` group, each computed by its own range of

@@ -377,6 +377,11 @@ def D2LRemat : Pass<"d2l-remat", "ModuleOp"> {
            "With objective=peak: bytes to keep below the budget (by how "
            "much a planned arena exceeded the estimate; d2lc sets it when "
            "it plans again)">,
+    Option<"earlyUpdate", "early-update", "bool", /*default=*/"false",
+           "The updates run right after their gradients "
+           "(--d2l-early-update, with --d2l-fuse-elementwise's early-update "
+           "after this pass): a conv's weight gradient read only by its "
+           "update fuses with it and takes no memory">,
   ];
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }
