@@ -9,7 +9,8 @@
 # gradient up to rounding) and against the same step without the fusion,
 # for ResNet's stem (7x7 stride 2 padding 3, max-pool 3 stride 2 padding 1,
 # with a bias), a 3-channel 3x3 stem with no bias and a 2x2 pool, and a
-# stem with stride 2 whose windows overrun the border; --mem-report shows
+# stem with stride 2 whose windows overrun the border, and a 128-channel
+# stem over an odd batch; --mem-report shows
 # the conv output no longer saved; NVRTC and ptxas compile the kernel; the
 # reference evaluator runs the fused step's IR (d2lc --emit-mlir) to the
 # same numbers.
@@ -145,4 +146,6 @@ check("rgb-stem", 3, 3, 9, 5, 3, 1, 1, (2, 2, 0), False)
 # Stride 2 conv and a 3 / 2 / 1 pool on an even 6x6 output: windows overrun
 # the border.
 check("border-stem", 2, 2, 11, 4, 3, 2, 1, (3, 2, 1), True)
+# 128 channels (blocks) over an odd batch of 7.
+check("wide-stem", 7, 1, 10, 128, 3, 1, 1, (2, 2, 0), False)
 c.finish()
