@@ -125,13 +125,24 @@ public:
       position[&op] = unsigned(ops.size()), ops.push_back(&op);
     forward = lossCone(func);
     // New values of parameters and states that the scheduler writes over the
-    // argument (an elementwise op that reads it last): no bytes of their own.
+    // argument (an elementwise op, or its group after fusion, that reads it
+    // last): no bytes of their own. The group: the op and its single-use
+    // elementwise producers (momentum's mu v feeding the new momentum).
+    auto elementwise = [](Operation *op) {
+      return op && isFusibleElementwise(op) && !isa<BroadcastToOp>(op);
+    };
     for (auto [v, a] : updatedArguments(func)) {
       Operation *def = v.getDefiningOp();
-      if (isFusibleElementwise(def) && !isa<BroadcastToOp>(def) &&
-          llvm::is_contained(def->getOperands(), Value(a)) &&
+      if (!elementwise(def))
+        continue;
+      llvm::SmallPtrSet<Operation *, 4> group{def};
+      for (Value o : def->getOperands())
+        if (elementwise(o.getDefiningOp()) && o.hasOneUse())
+          group.insert(o.getDefiningOp());
+      if (llvm::any_of(a.getUsers(),
+                       [&](Operation *u) { return group.contains(u); }) &&
           llvm::all_of(a.getUsers(), [&](Operation *u) {
-            return u == def || u->isBeforeInBlock(def);
+            return group.contains(u) || u->isBeforeInBlock(def);
           }))
         inPlaceUpdates.insert(v);
     }
@@ -189,9 +200,10 @@ public:
       }
     }
     // With early updates a conv's weight gradient read only by an
-    // elementwise op of its shape whose other inputs exist before it (its
-    // update) is an epilogue group's root (FuseElementwise): the gradient
-    // is never stored.
+    // elementwise op of its shape (its update) is an epilogue group's root
+    // (FuseElementwise) when the update's other inputs exist before the
+    // gradient or come from single-use elementwise ops of those (weight
+    // decay's wd w, momentum's mu v): the gradient is never stored.
     if (earlyUpdate)
       for (Operation *op : ops) {
         auto wgrad = dyn_cast<Conv2dBackwardFilterOp>(op);
@@ -202,10 +214,16 @@ public:
             user->getNumResults() != 1 ||
             user->getResult(0).getType() != wgrad.getType())
           continue;
+        auto ready = [&](Value v) {
+          Operation *def = v.getDefiningOp();
+          return !def || position[def] < position[op];
+        };
         if (llvm::all_of(user->getOperands(), [&](Value v) {
+              if (v == wgrad.getResult() || ready(v))
+                return true;
               Operation *def = v.getDefiningOp();
-              return v == wgrad.getResult() || !def ||
-                     position[def] < position[op];
+              return isFusibleElementwise(def) && !isa<BroadcastToOp>(def) &&
+                     v.hasOneUse() && llvm::all_of(def->getOperands(), ready);
             }))
           intermediates.insert(wgrad.getResult());
       }
