@@ -92,10 +92,10 @@ PY
   "$BIN/d2lc" "$ROOT/models/resnet18.mlir" --train --arch sm_90 --batch 32 \
     --early-update --fuse-stem-backward -o "$BUNDLE/resnet18_stem.cu"
   for b in 75 55; do
-    for what in "-o $BUNDLE/resnet18_remat$b.cu" "--mem-report -o $BUNDLE/resnet18_remat$b.txt"; do
-      "$BIN/d2lc" "$ROOT/models/resnet18.mlir" --train --arch sm_90 --batch 32 \
-        --early-update --remat-budget 0.$b $what
-    done
+    remat=("$BIN/d2lc" "$ROOT/models/resnet18.mlir" --train --arch sm_90 --batch 32
+      --early-update --remat-budget "0.$b")
+    "${remat[@]}" -o "$BUNDLE/resnet18_remat$b.cu"
+    "${remat[@]}" --mem-report -o "$BUNDLE/resnet18_remat$b.txt"
   done
   mkdir -p "$BUNDLE/data/mo"
   cp /var/cache/d2lc/libreoffice-l10n-fr/*.mo "$BUNDLE/data/mo/"

@@ -85,37 +85,17 @@ FailureOr<std::string> expression(const Launch &l) {
 
 } // namespace
 
-/// The sum of a conv weight gradient's partial sums followed by the
-/// epilogue of its group: parameters are the group's inputs, its outputs,
-/// then the partial sums [splits, n].
-static LogicalResult printSplitSumEpilogue(llvm::raw_ostream &os,
-                                           const Launch &l, FusedOp fused) {
-  Operation *root = &fused.getBlock().front();
-  auto space = cast<RankedTensorType>(root->getResult(0).getType());
-  std::string T = scalarType(space.getElementType());
-  int64_t n = space.getNumElements();
-  int64_t splits = l.intAttr("splits");
-  std::string ws = l.paramName(l.params.size() - 1);
-  os << "  const long long base = (long long)blockIdx.x * " << 256 * 4 << ";\n"
-     << "  D2L_THREADS {\n"
-     << "    for (int e = 0; e < 4; ++e) {\n"
-     << "      const long long i = base + e * 256 + threadIdx.x;\n"
-     << "      if (i >= " << n << "LL)\n        break;\n"
-     << "      " << T << " s = 0;\n"
-     << "      for (int k = 0; k < " << splits << "; ++k)\n"
-     << "        s += " << ws << "[(long long)k * " << n << "LL + i];\n";
-  if (failed(printEpilogueElement(os, "      ", fused, "i", "s")))
-    return failure();
-  os << "    }\n  }\n";
-  return success();
-}
-
 LogicalResult mlir::d2l::cuda::printPointwise(llvm::raw_ostream &os,
                                               const Launch &l) {
-  if (auto fused = dyn_cast<FusedOp>(l.op))
-    if (l.family() == "split_sum")
-      return printSplitSumEpilogue(os, l, fused);
-  RankedTensorType out = l.params.back();
+  // split_sum of an epilogue group (a conv weight gradient's partial sums,
+  // then the group's chain on each sum): its parameters are the group's
+  // inputs, its outputs, then the partial sums [splits, n].
+  auto epilogue =
+      l.family() == "split_sum" ? dyn_cast<FusedOp>(l.op) : FusedOp();
+  RankedTensorType out =
+      epilogue ? cast<RankedTensorType>(
+                     epilogue.getBlock().front().getResult(0).getType())
+               : l.params.back();
   std::string T = scalarType(out.getElementType());
   int64_t n = out.getNumElements();
   int64_t per = l.family() == "split_sum" ? 4 : l.intAttr("per_thread");
@@ -131,10 +111,15 @@ LogicalResult mlir::d2l::cuda::printPointwise(llvm::raw_ostream &os,
      << "      if (i >= " << n << "LL)\n        break;\n";
   if (l.family() == "split_sum") {
     int64_t splits = l.intAttr("splits");
+    // The partial sums: the first parameter, or the last of an epilogue's.
+    std::string partial = epilogue ? o : l.paramName(0);
     os << "      " << T << " s = 0;\n"
        << "      for (int k = 0; k < " << splits << "; ++k)\n"
-       << "        s += a0[(long long)k * " << n << "LL + i];\n"
-       << "      " << o << "[i] = s;\n";
+       << "        s += " << partial << "[(long long)k * " << n << "LL + i];\n";
+    if (!epilogue)
+      os << "      " << o << "[i] = s;\n";
+    else if (failed(printEpilogueElement(os, "      ", epilogue, "i", "s")))
+      return failure();
   } else {
     auto expr = expression(l);
     if (failed(expr))

@@ -48,3 +48,27 @@ func.func @momentum(%w: tensor<4x3x3x3xf32> {d2l.param = "w"}, %x: tensor<8x3x32
   %nw = d2l.sub %w, %s : (tensor<4x3x3x3xf32>, tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32>
   return %nw, %nv : tensor<4x3x3x3xf32>, tensor<4x3x3x3xf32>
 }
+
+// -----
+
+// The weight is read after its gradient's GEMM (the input's gradient comes
+// second): the update cannot run where the GEMM is and still be written
+// over the weight, so it stays out of the group (its own in-place launch
+// after the input's gradient); the scaling by lr, no update, joins.
+// CHECK-LABEL: func.func @late_reader
+// CHECK: %[[G:.+]] = d2l.fused "epilogue"(%arg1, %arg2, %arg3)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: d2l.conv2d_backward_filter
+// CHECK-NEXT: d2l.mul
+// CHECK-NEXT: d2l.yield
+// CHECK: d2l.conv2d_backward_input %arg2, %arg0
+// CHECK-NEXT: d2l.sub %arg0, %[[G]]
+func.func @late_reader(%w: tensor<4x3x3x3xf32> {d2l.param = "w"}, %x: tensor<2x3x8x8xf32> {d2l.input = "x"},
+                       %dy: tensor<2x4x8x8xf32> {d2l.input = "dy"}, %lr: tensor<f32> {d2l.input = "lr"})
+    -> (tensor<2x3x8x8xf32> {d2l.output = "dx"}, tensor<4x3x3x3xf32> {d2l.param = "w"}) {
+  %g = d2l.conv2d_backward_filter %x, %dy {kernel_size = array<i64: 3, 3>, padding = array<i64: 1, 1>} : (tensor<2x3x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<4x3x3x3xf32>
+  %dx = d2l.conv2d_backward_input %dy, %w {input_shape = array<i64: 2, 3, 8, 8>, padding = array<i64: 1, 1>} : (tensor<2x4x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x3x8x8xf32>
+  %s = d2l.mul %g, %lr : (tensor<4x3x3x3xf32>, tensor<f32>) -> tensor<4x3x3x3xf32>
+  %nw = d2l.sub %w, %s : (tensor<4x3x3x3xf32>, tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32>
+  return %dx, %nw : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>
+}

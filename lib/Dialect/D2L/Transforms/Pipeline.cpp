@@ -64,7 +64,8 @@ LogicalResult mlir::d2l::runPipeline(ModuleOp module,
       o.policy = options.rematPolicy;
       o.objective = options.rematObjective;
       o.margin = margin;
-      o.earlyUpdate = options.earlyUpdate;
+      // The weight gradients fuse with their updates only when fusion runs.
+      o.earlyUpdate = options.earlyUpdate && options.fuse;
       schedule.addPass(createD2LRemat(o));
     }
     if (options.fuse) {

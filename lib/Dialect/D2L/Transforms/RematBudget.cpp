@@ -210,8 +210,7 @@ public:
         if (!wgrad || !wgrad.getResult().hasOneUse())
           continue;
         Operation *user = *wgrad.getResult().getUsers().begin();
-        if (!isFusibleElementwise(user) || isa<BroadcastToOp>(user) ||
-            user->getNumResults() != 1 ||
+        if (!elementwise(user) || user->getNumResults() != 1 ||
             user->getResult(0).getType() != wgrad.getType())
           continue;
         auto ready = [&](Value v) {
@@ -222,8 +221,8 @@ public:
               if (v == wgrad.getResult() || ready(v))
                 return true;
               Operation *def = v.getDefiningOp();
-              return isFusibleElementwise(def) && !isa<BroadcastToOp>(def) &&
-                     v.hasOneUse() && llvm::all_of(def->getOperands(), ready);
+              return elementwise(def) && v.hasOneUse() &&
+                     llvm::all_of(def->getOperands(), ready);
             }))
           intermediates.insert(wgrad.getResult());
       }
