@@ -20,7 +20,7 @@ gpu-bundle/ with the runtime alone:
   8. ResNet-18 at batch 32 with --early-update against the default;
   9. rematerialization: ResNet-18 (batch 32, early updates) with the fused
      stem backward and under peak budgets (0.75, 0.55 of its estimated
-     peak) against the early-update step (results, step times), and the
+     peak, and half the bytes it saves without recomputation) against the early-update step (results, step times), and the
      stem kernel's share of a profiled step.
 
 Every section and model is checked on its own: an error is recorded in the
@@ -573,7 +573,7 @@ def main():
                     default="compile,models,remat,seq2seq,early,sanitize,matmul,lm,fusion,train,"
                     "profile")
     ap.add_argument("--sanitize-models", default="lenet_bn")
-    ap.add_argument("--remat-variants", default="stem,remat75,remat55")
+    ap.add_argument("--remat-variants", default="stem,remat75,remat55,remathalf")
     ap.add_argument("--profile-models", default="resnet18")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

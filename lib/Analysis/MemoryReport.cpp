@@ -186,6 +186,9 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
       if (auto f = remat.getAs<BoolAttr>("stem_fused"))
         os << llvm::formatv("  {0,-22} {1,14}\n", "stem fused",
                             f.getValue() ? "yes" : "no");
+      if (auto f = remat.getAs<BoolAttr>("activations_saved"))
+        os << llvm::formatv("  {0,-22} {1,14}\n", "activations saved",
+                            f.getValue() ? "yes" : "no");
     }
   }
   return success();

@@ -117,6 +117,58 @@ struct Candidate {
   unsigned position; // of the defining op
 };
 
+/// What identifies a recomputation of an op: its name, its own attributes
+/// (not d2l.saved and the like, which a forward op carries and its backward
+/// copy does not), its operands (as `canonical` maps them) and result types.
+std::string recomputeKey(Operation *op,
+                         llvm::function_ref<Value(Value)> canonical) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << op->getName() << "|";
+  for (NamedAttribute a : op->getAttrs())
+    if (!a.getName().getValue().starts_with("d2l."))
+      os << a.getName() << "=" << a.getValue() << ";";
+  os << "|";
+  for (Value v : op->getOperands())
+    os << canonical(v).getAsOpaquePointer() << ",";
+  for (Type t : op->getResultTypes())
+    os << t << ";";
+  return key;
+}
+
+/// Undoes rematerializeElementwise (Remat.cpp) on a training step: a
+/// backward elementwise op or view that recomputes a forward one on the same
+/// operands (its own operands undone first, in program order) is replaced by
+/// the forward value, which the backward pass then reads as saved. The
+/// activations FuseConvBnRelu recomputes from the saved conv outputs thus
+/// become saved values, candidates for the search like the others. Returns
+/// the number of ops removed.
+unsigned restoreActivations(func::FuncOp func) {
+  llvm::DenseSet<Operation *> forward = lossCone(func);
+  if (forward.empty())
+    return 0;
+  std::map<std::string, Operation *> byKey;
+  auto same = [](Value v) { return v; };
+  SmallVector<Operation *> copies;
+  for (Operation &op : func.getBody().front()) {
+    if (!(isFusibleElementwise(&op) || isa<ReshapeOp, FlattenOp>(op)) ||
+        op.getNumRegions() || !isMemoryEffectFree(&op))
+      continue;
+    if (forward.contains(&op)) {
+      byKey.emplace(recomputeKey(&op, same), &op);
+      continue;
+    }
+    auto it = byKey.find(recomputeKey(&op, same));
+    if (it == byKey.end())
+      continue;
+    op.replaceAllUsesWith(it->second->getResults());
+    copies.push_back(&op);
+  }
+  for (Operation *op : llvm::reverse(copies))
+    op->erase();
+  return unsigned(copies.size());
+}
+
 class Planner {
 public:
   Planner(func::FuncOp func, bool earlyUpdate) : func(func) {
@@ -232,22 +284,10 @@ public:
     std::map<std::string, Operation *> byKey;
     llvm::DenseMap<Value, Value> original; // backward copy -> forward value
     auto keyOf = [&](Operation *op, bool canonical) {
-      std::string key;
-      llvm::raw_string_ostream os(key);
-      // The op's own attributes (not d2l.saved and the like, which the
-      // forward copy carries and the backward one does not).
-      os << op->getName() << "|";
-      for (NamedAttribute a : op->getAttrs())
-        if (!a.getName().getValue().starts_with("d2l."))
-          os << a.getName() << "=" << a.getValue() << ";";
-      os << "|";
-      for (Value v : op->getOperands()) {
-        Value c = canonical && original.lookup(v) ? original.lookup(v) : v;
-        os << c.getAsOpaquePointer() << ",";
-      }
-      for (Type t : op->getResultTypes())
-        os << t << ";";
-      return key;
+      return recomputeKey(op, [&](Value v) {
+        Value c = canonical ? original.lookup(v) : Value();
+        return c ? c : v;
+      });
     };
     for (Operation *op : ops) {
       if (op->getNumRegions() || isa<ConstantOp>(op) || !isMemoryEffectFree(op))
@@ -828,6 +868,8 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     }
     o.complete = bb.complete;
     o.optimal = bb.complete && o.found;
+    if (o.found && !o.optimal)
+      o.evaluations += improve(p, measure, target, best, o.flops);
     if (!o.found) {
       // The smallest feasible budget, proven when the search ends.
       BranchAndBound low(p, measure, target, savedObjective);
@@ -838,6 +880,79 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       o.lowestProven = low.complete;
     }
     return o;
+  }
+
+  /// Local search when the branch and bound stopped before proving its
+  /// choice optimal: from that choice, and from dropping every candidate,
+  /// keeps the dropped value whose keeping saves the most FLOPs and still
+  /// fits, or else keeps one and drops another (the first such swap that
+  /// fits at fewer FLOPs), until no move is left; the cheaper end wins.
+  /// Returns the evaluations.
+  static uint64_t improve(Planner &p, const BranchAndBound::Measure &measure,
+                          int64_t target, llvm::DenseSet<Value> &best,
+                          double &flops) {
+    uint64_t evaluations = 0;
+    // The FLOPs of `d` if it fits, else infinity.
+    auto cost = [&](const llvm::DenseSet<Value> &d) {
+      auto [m, f] = measure(d);
+      ++evaluations;
+      return m <= target ? f : INFINITY;
+    };
+    auto descend = [&](llvm::DenseSet<Value> cur, double curFlops) {
+      for (;;) {
+        const Candidate *keep = nullptr;
+        double keepFlops = curFlops;
+        for (const Candidate &c : p.candidates) {
+          if (!cur.contains(c.value))
+            continue;
+          llvm::DenseSet<Value> d = cur;
+          d.erase(c.value);
+          if (double f = cost(d); f < keepFlops)
+            keep = &c, keepFlops = f;
+        }
+        if (keep) {
+          cur.erase(keep->value);
+          curFlops = keepFlops;
+          continue;
+        }
+        bool moved = false;
+        for (const Candidate &c : p.candidates) {
+          if (!cur.contains(c.value))
+            continue;
+          for (const Candidate &k : p.candidates) {
+            if (cur.contains(k.value))
+              continue;
+            llvm::DenseSet<Value> d = cur;
+            d.erase(c.value);
+            d.insert(k.value);
+            if (double f = cost(d); f < curFlops) {
+              cur = std::move(d);
+              curFlops = f;
+              moved = true;
+              break;
+            }
+          }
+          if (moved)
+            break;
+        }
+        if (!moved)
+          return std::make_pair(cur, curFlops);
+      }
+    };
+    llvm::DenseSet<Value> all;
+    for (const Candidate &c : p.candidates)
+      all.insert(c.value);
+    for (auto [start, f] :
+         {std::make_pair(best, flops), std::make_pair(all, cost(all))}) {
+      if (f == INFINITY)
+        continue;
+      auto [d, df] = descend(start, f);
+      if (df < flops) {
+        best = d;
+        flops = df;
+      }
+    }
+    return evaluations;
   }
 
   LogicalResult run(func::FuncOp func) {
@@ -895,20 +1010,49 @@ struct RematPass : impl::D2LRematBase<RematPass> {
                    : std::string();
     };
 
+    // The variants of the step the searches choose from: the step as it
+    // is, and with its stem's backward fused (FuseStemBackward.cpp), the
+    // cheaper fit winning; when neither fits a peak budget, the same two
+    // with the activations FuseConvBnRelu recomputes for the backward pass
+    // saved instead (restoreActivations), so that the search may keep a
+    // block's output and recompute the conv outputs it came from, which
+    // lowers the peak where the kept conv outputs bound it (a wider search:
+    // more candidates, on ResNet-18 not proven optimal).
+    struct Variant {
+      func::FuncOp func; // a clone of the step, erased at the end
+      std::unique_ptr<Planner> planner;
+      double extra = 0; // the FLOPs the rewrite adds to the step
+      bool stemFused = false, activationsSaved = false;
+    };
+    SmallVector<std::unique_ptr<Variant>> variants;
+    auto dropVariants = llvm::make_scope_exit([&] {
+      for (auto &v : variants) {
+        v->planner.reset();
+        v->func.erase();
+      }
+    });
+    auto makeVariant = [&](bool stem, bool activations) -> Variant * {
+      auto v = std::make_unique<Variant>();
+      v->func = func.clone();
+      double before = totalFlops(v->func);
+      if ((activations && !restoreActivations(v->func)) ||
+          (stem && !fuseStemBackward(v->func))) {
+        v->func.erase();
+        return nullptr;
+      }
+      v->extra = totalFlops(v->func) - before;
+      v->stemFused = stem;
+      v->activationsSaved = activations;
+      v->planner = std::make_unique<Planner>(v->func, earlyUpdate);
+      v->planner->fresh = p.fresh;
+      variants.push_back(std::move(v));
+      return variants.back().get();
+    };
+
     Outcome chosen;
     chosen.found = true;
     chosen.used = std::string(policy);
-    // The step with its stem's backward fused (FuseStemBackward.cpp), when
-    // that is the cheaper way to fit: its planner and function.
-    func::FuncOp stemFunc;
-    std::unique_ptr<Planner> stemPlanner;
-    auto dropStem = llvm::make_scope_exit([&] {
-      stemPlanner.reset();
-      if (stemFunc)
-        stemFunc.erase();
-    });
-    Planner *used = &p; // or the stem's planner, when it wins
-    double stemExtra = 0;
+    Variant *used = nullptr; // null: the step as it is
     if (policy == "sqrt") {
       // Keep every k-th candidate in forward order, k = ceil(sqrt(n)).
       size_t n = p.candidates.size();
@@ -921,36 +1065,40 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       if (failed(plain))
         return failure();
       chosen = *plain;
-      // The same search on the step whose stem recomputes its activations
-      // inside its backward kernel; the cheaper of the two wins.
-      stemFunc = func.clone();
-      double before = totalFlops(stemFunc);
-      if (fuseStemBackward(stemFunc)) {
-        stemExtra = totalFlops(stemFunc) - before;
-        stemPlanner = std::make_unique<Planner>(stemFunc, earlyUpdate);
-        stemPlanner->fresh = p.fresh;
-        BranchAndBound::Measure stemMeasure =
-            measureOf(*stemPlanner, stemExtra);
-        auto stem = search(func, *stemPlanner, stemMeasure,
-                           stemMeasure(none).first, goal, savedObjective);
-        if (failed(stem))
+      // Every search's outcome folded into `chosen`: the cheapest fit wins;
+      // it is optimal if every other search was complete, and the lowest
+      // measure is proven if every search proved its own.
+      bool othersComplete = true;
+      auto consider = [&](Variant *v) -> LogicalResult {
+        BranchAndBound::Measure m = measureOf(*v->planner, v->extra);
+        auto o =
+            search(func, *v->planner, m, m(none).first, goal, savedObjective);
+        if (failed(o))
           return failure();
-        bool stemWins =
-            stem->found && (!chosen.found || stem->flops < chosen.flops);
-        Outcome &other = stemWins ? chosen : *stem;
-        bool otherComplete = other.complete;
-        int64_t lowest = std::min(chosen.lowest, stem->lowest);
-        bool lowestProven = chosen.lowestProven && stem->lowestProven;
-        uint64_t evaluations = chosen.evaluations + stem->evaluations;
-        if (stemWins) {
-          chosen = *stem;
-          used = stemPlanner.get();
+        bool wins = o->found && (!chosen.found || o->flops < chosen.flops);
+        Outcome &loser = wins ? chosen : *o;
+        othersComplete = othersComplete && loser.complete;
+        int64_t lowest = std::min(chosen.lowest, o->lowest);
+        bool lowestProven = chosen.lowestProven && o->lowestProven;
+        uint64_t evaluations = chosen.evaluations + o->evaluations;
+        if (wins) {
+          chosen = *o;
+          used = v;
         }
-        chosen.optimal = chosen.found && chosen.optimal && otherComplete;
         chosen.lowest = lowest;
         chosen.lowestProven = lowestProven;
         chosen.evaluations = evaluations;
-      }
+        return success();
+      };
+      if (Variant *v = makeVariant(/*stem=*/true, /*activations=*/false))
+        if (failed(consider(v)))
+          return failure();
+      if (!chosen.found && !savedObjective)
+        for (bool stem : {false, true})
+          if (Variant *v = makeVariant(stem, /*activations=*/true))
+            if (failed(consider(v)))
+              return failure();
+      chosen.optimal = chosen.found && chosen.optimal && othersComplete;
       if (!chosen.found && chosen.lowestProven)
         return error(func) << "the budget of " << target << " bytes"
                            << slackNote()
@@ -973,8 +1121,10 @@ struct RematPass : impl::D2LRematBase<RematPass> {
                            << peak0 << ")";
     }
     const llvm::DenseSet<Value> &best = chosen.best;
-    Planner &q = *used;
-    bool stemFused = used != &p;
+    Planner &q = used ? *used->planner : p;
+    bool stemFused = used && used->stemFused;
+    bool activationsSaved = used && used->activationsSaved;
+    double extra = used ? used->extra : 0;
     auto [peak1, flops1] = q.evaluate(best);
     if (savedObjective)
       peak0 = p.evaluate(none).first;
@@ -983,10 +1133,9 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       if (!best.contains(c.value))
         saved1 += c.bytes;
     q.apply(best);
-    if (used != &p) {
-      // The stem's variant replaces the step's body.
-      func.getBody().takeBody(stemFunc.getBody());
-    }
+    // The chosen variant replaces the step's body.
+    if (used)
+      func.getBody().takeBody(used->func.getBody());
     Builder bld(func.getContext());
     func->setAttr(
         "d2l.remat",
@@ -1001,11 +1150,12 @@ struct RematPass : impl::D2LRematBase<RematPass> {
                  bld.getI64IntegerAttr(int64_t(best.size()) +
                                        (stemFused ? 2 : 0))),
              bld.getNamedAttr("stem_fused", bld.getBoolAttr(stemFused)),
+             bld.getNamedAttr("activations_saved",
+                              bld.getBoolAttr(activationsSaved)),
              bld.getNamedAttr("candidates", bld.getI64IntegerAttr(
-                                                int64_t(p.candidates.size()))),
-             bld.getNamedAttr(
-                 "extra_flops",
-                 bld.getF64FloatAttr(flops1 + stemExtra * stemFused)),
+                                                int64_t(q.candidates.size()))),
+             bld.getNamedAttr("extra_flops",
+                              bld.getF64FloatAttr(flops1 + extra)),
              bld.getNamedAttr("peak_before", bld.getI64IntegerAttr(peak0)),
              bld.getNamedAttr("peak_after", bld.getI64IntegerAttr(peak1)),
              bld.getNamedAttr("saved_before", bld.getI64IntegerAttr(saved0)),
