@@ -649,7 +649,8 @@ struct BranchAndBound {
   bool savedObjective;
   /// Evaluations before giving up (each costs a liveness simulation:
   /// about 0.4 ms on GoogLeNet, whose 79 saved values exhaust it).
-  uint64_t limit = 30000;
+  static constexpr uint64_t kLimit = 30000;
+  uint64_t limit = kLimit;
 
   llvm::DenseSet<Value> best;
   double bestFlops = INFINITY;
@@ -763,6 +764,12 @@ struct RematPass : impl::D2LRematBase<RematPass> {
         return signalPassFailure();
   }
 
+  /// The branch and bound's evaluations on the step with its activations
+  /// saved: its many more candidates (ResNet-18: 69) exhaust the usual
+  /// limit without improving on greedy's choice there, at up to 2 ms an
+  /// evaluation (FCN), so it stops sooner and the local search goes on.
+  static constexpr uint64_t kWideLimit = 3000;
+
   /// What one search found.
   struct Outcome {
     bool found = false;
@@ -780,7 +787,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
   FailureOr<Outcome> search(func::FuncOp func, Planner &p,
                             const BranchAndBound::Measure &measure,
                             int64_t measure0, int64_t target,
-                            bool savedObjective) {
+                            bool savedObjective, uint64_t limit) {
     Outcome o;
     o.used = policy == "auto" ? std::string("exact") : std::string(policy);
     o.lowest = measure0;
@@ -856,6 +863,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     if (policy != "exact" && policy != "auto")
       return o;
     BranchAndBound bb(p, measure, target, savedObjective);
+    bb.limit = limit;
     if (o.found)
       bb.seed(best, flops);
     bb.run();
@@ -873,6 +881,7 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     if (!o.found) {
       // The smallest feasible budget, proven when the search ends.
       BranchAndBound low(p, measure, target, savedObjective);
+      low.limit = limit;
       low.lowest = o.lowest;
       low.runLowest();
       o.evaluations += low.evaluations;
@@ -1012,12 +1021,13 @@ struct RematPass : impl::D2LRematBase<RematPass> {
 
     // The variants of the step the searches choose from: the step as it
     // is, and with its stem's backward fused (FuseStemBackward.cpp), the
-    // cheaper fit winning; when neither fits a peak budget, the same two
-    // with the activations FuseConvBnRelu recomputes for the backward pass
-    // saved instead (restoreActivations), so that the search may keep a
-    // block's output and recompute the conv outputs it came from, which
-    // lowers the peak where the kept conv outputs bound it (a wider search:
-    // more candidates, on ResNet-18 not proven optimal).
+    // cheaper fit winning; when neither fits a peak budget, the step (with
+    // its stem fused, if it fuses) with the activations FuseConvBnRelu
+    // recomputes for the backward pass saved instead (restoreActivations),
+    // so that the search may keep a block's output and recompute the conv
+    // outputs it came from, which lowers the peak where the kept conv
+    // outputs bound it (a wider search: more candidates, on ResNet-18 not
+    // proven optimal).
     struct Variant {
       func::FuncOp func; // a clone of the step, erased at the end
       std::unique_ptr<Planner> planner;
@@ -1061,7 +1071,8 @@ struct RematPass : impl::D2LRematBase<RematPass> {
         if (k > 0 && (i + 1) % k != 0)
           chosen.best.insert(p.candidates[i].value);
     } else if (peak0 > goal) {
-      auto plain = search(func, p, measure, peak0, goal, savedObjective);
+      auto plain = search(func, p, measure, peak0, goal, savedObjective,
+                          BranchAndBound::kLimit);
       if (failed(plain))
         return failure();
       chosen = *plain;
@@ -1072,7 +1083,8 @@ struct RematPass : impl::D2LRematBase<RematPass> {
       auto consider = [&](Variant *v) -> LogicalResult {
         BranchAndBound::Measure m = measureOf(*v->planner, v->extra);
         auto o =
-            search(func, *v->planner, m, m(none).first, goal, savedObjective);
+            search(func, *v->planner, m, m(none).first, goal, savedObjective,
+                   v->activationsSaved ? kWideLimit : BranchAndBound::kLimit);
         if (failed(o))
           return failure();
         bool wins = o->found && (!chosen.found || o->flops < chosen.flops);
@@ -1090,14 +1102,19 @@ struct RematPass : impl::D2LRematBase<RematPass> {
         chosen.evaluations = evaluations;
         return success();
       };
-      if (Variant *v = makeVariant(/*stem=*/true, /*activations=*/false))
+      bool stemFuses = false;
+      if (Variant *v = makeVariant(/*stem=*/true, /*activations=*/false)) {
+        stemFuses = true;
         if (failed(consider(v)))
           return failure();
+      }
+      // One wider search (each costs as much as the two above): with the
+      // stem fused where it fuses, whose conv output would otherwise bound
+      // so tight a peak.
       if (!chosen.found && !savedObjective)
-        for (bool stem : {false, true})
-          if (Variant *v = makeVariant(stem, /*activations=*/true))
-            if (failed(consider(v)))
-              return failure();
+        if (Variant *v = makeVariant(stemFuses, /*activations=*/true))
+          if (failed(consider(v)))
+            return failure();
       chosen.optimal = chosen.found && chosen.optimal && othersComplete;
       if (!chosen.found && chosen.lowestProven)
         return error(func) << "the budget of " << target << " bytes"
