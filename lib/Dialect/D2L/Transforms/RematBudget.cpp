@@ -16,14 +16,17 @@
 // of a choice is the FLOPs of the cones. When the step without
 // recomputation does not fit, each policy but sqrt also searches the step
 // with its stem's backward fused (FuseStemBackward.cpp) and keeps the
-// cheaper fit.
+// cheaper fit; when neither fits a peak budget, it searches the step with
+// the activations FuseConvBnRelu recomputes saved instead
+// (restoreActivations), so that their conv outputs may go.
 //
 // Policies: `greedy` drops, one at a time, the value that lowers the peak
 // most per extra FLOP; `exact` (and `auto`, the default) starts from the
 // greedy choice and searches every subset of the candidates by branch and
 // bound (struct BranchAndBound), which proves the cheapest choice that fits
 // optimal unless it stops at its evaluation limit (recorded as optimal =
-// false: the best choice found is kept); `exhaustive` evaluates every
+// false: the best choice found is kept, then improved by a local search,
+// RematPass::improve); `exhaustive` evaluates every
 // subset (up to 20 candidates), to cross-check exact; `sqrt` ignores the
 // budget's optimisation and keeps every ceil(sqrt(n))-th candidate in forward
 // order (Chen et al., 2016), the baseline. The budget is in bytes, or a
@@ -1108,9 +1111,8 @@ struct RematPass : impl::D2LRematBase<RematPass> {
         if (failed(consider(v)))
           return failure();
       }
-      // One wider search (each costs as much as the two above): with the
-      // stem fused where it fuses, whose conv output would otherwise bound
-      // so tight a peak.
+      // One wider search, with the stem fused where it fuses (its conv
+      // output would otherwise bound so tight a peak).
       if (!chosen.found && !savedObjective)
         if (Variant *v = makeVariant(stemFuses, /*activations=*/true))
           if (failed(consider(v)))
