@@ -26,7 +26,8 @@
 // each epoch it prints the book's line (loss, train acc, test acc) and the
 // examples per second; --plot writes the curves as SVG, --checkpoint the
 // parameters and BatchNorm statistics (a PyTorch state_dict, strict) each
-// epoch, atomically; --resume continues from one. A model whose labels are
+// epoch, atomically, and the optimizer's states beside it; --resume
+// continues from one. A model whose labels are
 // [N, S, S] (FCN) is trained to segment: each pixel brighter than 0.5 is
 // labelled with the item's class, the rest with the background class (the
 // last), and the accuracies are per pixel.
@@ -250,14 +251,30 @@ std::string plotSvg(const std::vector<EpochResult> &h,
 }
 
 /// The optimizer's states (SGD's momentum buffers, Adam's moments and step
-/// count): not part of a PyTorch state_dict, so not in checkpoints.
+/// count): not part of a PyTorch state_dict, so not in the checkpoint but
+/// in a file beside it (optimizerPath), as PyTorch keeps an optimizer's
+/// state_dict apart from the model's.
 bool isOptimizerState(const std::string &name) {
   return name.rfind("momentum.", 0) == 0 || name.rfind("adam.", 0) == 0;
 }
 
+/// The file of the optimizer's states beside a checkpoint:
+/// CK.safetensors -> CK.optimizer.safetensors (CK -> CK.optimizer).
+std::string optimizerPath(const std::string &checkpoint) {
+  const std::string ext = ".safetensors";
+  if (checkpoint.size() > ext.size() &&
+      checkpoint.compare(checkpoint.size() - ext.size(), ext.size(), ext) == 0)
+    return checkpoint.substr(0, checkpoint.size() - ext.size()) + ".optimizer" +
+           ext;
+  return checkpoint + ".optimizer";
+}
+
 /// Where a run starts: from scratch (parameters initialised with --seed),
 /// or from --resume's checkpoint (parameters, BatchNorm statistics, epoch,
-/// step count and curves; the optimizer's states start at zero again).
+/// step count and curves) and the optimizer's states beside it, when the
+/// step has any: from the file d2lc-train wrote with the checkpoint, which
+/// must be of the same epoch and step; without that file (a state_dict
+/// from PyTorch, say) they start at zero, and a note says so.
 struct Progress {
   int firstEpoch = 0;
   int64_t steps = 0;
@@ -300,6 +317,39 @@ Progress startRun(const Options &o, d2lrt::Model &model) {
   if (p.firstEpoch >= o.epochs)
     fail(o.resume + " is already at epoch " + std::to_string(p.firstEpoch) +
          ": pass --epochs greater than that to continue");
+  std::vector<std::string> states;
+  for (const d2lrt::TensorSpec &t : model.manifest().tensors)
+    if (isOptimizerState(t.name))
+      states.push_back(t.name);
+  if (states.empty())
+    return p;
+  std::string path = optimizerPath(o.resume);
+  if (!std::ifstream(path)) {
+    std::fprintf(stderr,
+                 "d2lc-train: note: no %s: the optimizer's states start at "
+                 "zero\n",
+                 path.c_str());
+    return p;
+  }
+  d2lrt::TensorFile opt;
+  err = d2lrt::readSafetensors(path, opt);
+  if (!err.empty())
+    fail(err);
+  for (const char *key : {"epoch", "steps"}) {
+    auto a = ck.metadata.find(key), b = opt.metadata.find(key);
+    std::string ckValue = a == ck.metadata.end() ? "none" : a->second;
+    std::string optValue = b == opt.metadata.end() ? "none" : b->second;
+    if (ckValue != optValue)
+      fail(path + " is of " + key + " " + optValue + " but " + o.resume +
+           " of " + key + " " + ckValue +
+           ": the optimizer's states do not belong to that checkpoint");
+  }
+  for (const std::string &name : states) {
+    const d2lrt::HostTensor *v = opt.find(name);
+    if (!v)
+      fail(path + " has no tensor '" + name + "'");
+    model.setTensor(name, *v);
+  }
   return p;
 }
 
@@ -309,10 +359,12 @@ Progress startRun(const Options &o, d2lrt::Model &model) {
 void saveEpoch(const Options &o, d2lrt::Model &model, int epoch, int64_t steps,
                const std::vector<EpochResult> &history) {
   if (!o.checkpoint.empty()) {
-    d2lrt::TensorFile ck;
+    d2lrt::TensorFile ck, opt;
     for (const d2lrt::TensorSpec &t : model.manifest().tensors) {
-      if (isOptimizerState(t.name))
+      if (isOptimizerState(t.name)) {
+        opt.set(t.name, model.tensor(t.name));
         continue;
+      }
       ck.set(t.name, model.tensor(t.name));
       const std::string suffix = ".running_mean";
       if (t.name.size() > suffix.size() &&
@@ -333,6 +385,18 @@ void saveEpoch(const Options &o, d2lrt::Model &model, int epoch, int64_t steps,
            << h.examplesPerSecond << ";";
     ck.metadata["history"] = rows.str();
     ck.metadata["model"] = o.model;
+    // The optimizer's states first: a checkpoint never lands without the
+    // states of its epoch (each file is written atomically; --resume
+    // checks that both are of the same epoch and step).
+    if (!opt.tensors.empty()) {
+      opt.metadata["epoch"] = ck.metadata["epoch"];
+      opt.metadata["steps"] = ck.metadata["steps"];
+      opt.metadata["model"] = o.model;
+      std::string err =
+          d2lrt::writeSafetensors(optimizerPath(o.checkpoint), opt);
+      if (!err.empty())
+        fail(err);
+    }
     std::string err = d2lrt::writeSafetensors(o.checkpoint, ck);
     if (!err.empty())
       fail(err);

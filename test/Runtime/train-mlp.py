@@ -9,7 +9,8 @@
 #    >= 0.80, and its checkpoint loads into the book's nn.Sequential with
 #    strict=True and gives the printed test accuracy in PyTorch;
 #  - --resume continues where a checkpoint stopped (same weights as one
-#    uninterrupted run) and --plot draws every epoch;
+#    uninterrupted run, with momentum too: its velocities are saved beside
+#    the checkpoint) and --plot draws every epoch;
 #  - d2lc-data --resize matches F.interpolate(bilinear) (the resize of
 #    d2lc-train for 96 and 224 pixel models);
 #  - bad input is a clear error.
@@ -128,6 +129,49 @@ c.true("resume: starts at epoch 2 and prints what the uninterrupted run did",
        r.stdout)
 points = ET.parse(plot).getroot().find("{http://www.w3.org/2000/svg}polyline").get("points")
 c.true("resume: the plot has both epochs", len(points.split()) == 2, points)
+
+# --- Resume with momentum: the velocity buffers are saved beside the
+# checkpoint (CK.optimizer.safetensors, of the same epoch and step), so the
+# resumed run equals the uninterrupted one bit for bit; the checkpoint itself
+# stays a strict state_dict. Without that file the buffers restart at zero
+# (a note says so) and the weights differ; with another epoch's file the
+# run stops.
+mom = os.path.join(tmp, "mlp32-momentum.cu")
+run_tool([tool("d2lc"), os.path.join(models_dir, "mlp.mlir"), "--train", "--batch", "32",
+          "--momentum", "0.9", "-o", mom])
+common = [mom, "--lr", "0.05", "--seed", "3", "--limit", "640", "--test-limit", "100"]
+straight = os.path.join(tmp, "m-straight.safetensors")
+half = os.path.join(tmp, "m-half.safetensors")
+resumed = os.path.join(tmp, "m-resumed.safetensors")
+train(common + ["--epochs", "2", "--checkpoint", straight])
+train(common + ["--epochs", "1", "--checkpoint", half])
+half_opt = os.path.join(tmp, "m-half.optimizer.safetensors")
+opt_state = load_safetensors(half_opt)
+c.true("momentum: the optimizer's states beside the checkpoint",
+       set(opt_state) == {"momentum." + k for k in mlp().state_dict()} and
+       all(v.abs().max() > 0 for v in opt_state.values()), str(sorted(opt_state)))
+c.true("momentum: the checkpoint is a strict state_dict",
+       set(load_safetensors(half)) == set(mlp().state_dict()))
+r = train(common + ["--epochs", "2", "--resume", half, "--checkpoint", resumed])
+a, b = load_safetensors(straight), load_safetensors(resumed)
+c.true("momentum: resume gives the same weights as an uninterrupted run",
+       all(torch.equal(a[k], b[k]) for k in a) and a.keys() == b.keys())
+c.true("momentum: ... and the same velocities",
+       all(torch.equal(v, load_safetensors(os.path.join(tmp, "m-resumed.optimizer.safetensors"))[k])
+           for k, v in load_safetensors(os.path.join(tmp, "m-straight.optimizer.safetensors")).items()))
+bare = os.path.join(tmp, "m-bare.safetensors")
+shutil.copy(half, bare)
+r = train(common + ["--epochs", "2", "--resume", bare, "--checkpoint", resumed])
+b = load_safetensors(resumed)
+c.true("momentum: without the states' file a note, and velocities from zero",
+       "m-bare.optimizer.safetensors: the optimizer's states start at zero" in r.stderr and
+       any(not torch.equal(a[k], b[k]) for k in a), r.stderr)
+shutil.copy(straight, bare)
+shutil.copy(half_opt, os.path.join(tmp, "m-bare.optimizer.safetensors"))
+r = train(common + ["--epochs", "3", "--resume", bare], expect_ok=False)
+c.true("momentum: another epoch's states are an error",
+       r.returncode != 0 and "m-bare.optimizer.safetensors is of epoch 1 but" in r.stderr and
+       "do not belong to that checkpoint" in r.stderr, r.stderr)
 
 # --- Bilinear resize as torchvision / F.interpolate.
 out = os.path.join(tmp, "r.safetensors")
