@@ -174,6 +174,12 @@ LogicalResult mlir::d2l::printMemoryReport(ModuleOp module,
       os << llvm::formatv(
           "  {0,-22} {1,14:e}\n", "extra FLOPs",
           cast<FloatAttr>(remat.get("extra_flops")).getValueAsDouble());
+      if (auto r = remat.getAs<IntegerAttr>("retained"); r && r.getInt()) {
+        line("values retained", r.getInt());
+        os << llvm::formatv(
+            "  {0,-22} {1,14:e}\n", "FLOPs retaining saves",
+            cast<FloatAttr>(remat.get("retained_flops")).getValueAsDouble());
+      }
       line("saved before", i("saved_before"));
       line("saved after", i("saved_after"));
       line("peak estimate before", i("peak_before"));

@@ -10,8 +10,9 @@
 # bytes the step saves without recomputation (the check: the whole
 # planned arena within 50% of the default saved bytes), the planned arena is
 # within the budget, the stem's backward is the kernel that recomputes its
-# activations, the search needed the activations saved as candidates, and
-# the results agree with the step without recomputation. With
+# activations, the search needed the activations saved as candidates, some
+# recomputed values are retained for later recomputations, and the results
+# agree with the step without recomputation. With
 # --remat-budget 0.55 (of the estimated peak) the arena is within the
 # budget; one byte below that arena, the first plan's arena exceeds the
 # budget and d2lc plans again. Then the residual block at batch 32:
@@ -99,6 +100,9 @@ c.true("half the saved bytes: the stem's backward is fused",
        re.search(r"stem fused\s+yes", report) is not None)
 c.true("half the saved bytes: activations saved as candidates",
        re.search(r"activations saved\s+yes", report) is not None)
+retained = re.search(r"values retained\s+(\d+)", report)
+c.true("half the saved bytes: recomputed values retained for later recomputations",
+       retained is not None and int(retained.group(1)) >= 1)
 
 report = run_tool(early_args + ["--remat-budget", "0.55", "--mem-report"]).stdout
 arena = int(re.search(r"  arena\s+(\d+)", report).group(1))

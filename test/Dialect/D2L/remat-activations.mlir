@@ -3,7 +3,7 @@
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-early-update --d2l-fuse-conv-bn-relu --d2l-remat="budget=0.99 policy=exact" | FileCheck %s --check-prefix=NARROW
 // RUN: d2lc-opt %s --d2l-train-step --d2l-simplify --d2l-early-update --d2l-fuse-conv-bn-relu --d2l-remat="budget=0.8 objective=saved policy=exact" | FileCheck %s --check-prefix=SAVED
 
-// Two conv + BN + ReLU blocks (batch 8, 2 channels at 8x8: 512 bytes per
+// Two conv + BN + ReLU blocks (batch 8, 2 channels at 8x8: 4096 bytes per
 // activation) and a linear head. FuseConvBnRelu saves the conv outputs and
 // recomputes the ReLU outputs the backward pass reads (the first for the
 // second conv's filter gradient, the second for the head's weight gradient).

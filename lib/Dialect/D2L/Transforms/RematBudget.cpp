@@ -18,7 +18,10 @@
 // with its stem's backward fused (FuseStemBackward.cpp) and keeps the
 // cheaper fit; when neither fits a peak budget, it searches the step with
 // the activations FuseConvBnRelu recomputes saved instead
-// (restoreActivations), so that their conv outputs may go.
+// (restoreActivations), so that their conv outputs may go. With a peak
+// budget each recomputation starts from the saved values; afterwards
+// (`retain`) recomputed values that later recomputations can start from
+// are kept, greedily, while the step fits (RematPass::retainRecomputed).
 //
 // Policies: `greedy` drops, one at a time, the value that lowers the peak
 // most per extra FLOP; `exact` (and `auto`, the default) starts from the
@@ -395,6 +398,17 @@ public:
   /// cost (the FLOPs of the recomputed ops) only grows when more values
   /// are dropped, which the exact search relies on.
   bool fresh = false;
+  /// Fresh: dropped values that, once recomputed (for their own readers or
+  /// on the way to another value), stay live until their last backward
+  /// reader, and later recomputations start from them: fewer FLOPs for more
+  /// memory between (RematPass::retainRecomputed chooses them).
+  llvm::DenseSet<Value> retained;
+  /// Whether `op` makes a retained value (then all its results are kept
+  /// with it: later recomputations read them as they are).
+  bool makesRetained(Operation *op) {
+    return llvm::any_of(op->getResults(),
+                        [&](Value r) { return retained.contains(r); });
+  }
 
   /// The recomputations of `dropped`, in the order of their first backward
   /// readers.
@@ -408,15 +422,26 @@ public:
     });
     SmallVector<Recompute> result;
     llvm::DenseSet<Operation *> done; // ops recomputed so far (shared)
+    // Fresh: the ops of retained values recomputed by an earlier group.
+    llvm::DenseSet<Operation *> kept;
+    auto keepRetained = [&](const Recompute &rc) {
+      for (Operation *op : rc.ops)
+        if (makesRetained(op))
+          kept.insert(op);
+    };
     for (Value v : order) {
       unsigned at = firstBackwardUse(v);
       if (at >= ops.size())
         continue; // never read backward
       bool join = fresh && !result.empty() && result.back().at == at;
-      if (fresh && !join)
+      if (fresh && !join) {
+        if (!result.empty())
+          keepRetained(result.back());
         done.clear(); // a new group: nothing recomputed yet
-      if (!fresh && done.contains(v.getDefiningOp()))
-        continue; // recomputed earlier: reused
+        done.insert(kept.begin(), kept.end());
+      }
+      if ((fresh ? kept : done).contains(v.getDefiningOp()))
+        continue; // recomputed earlier (shared, or retained): reused
       // The cone: back to saved values, arguments, constants, values
       // recomputed before, and (fresh) backward copies live anyway.
       llvm::SetVector<Operation *> c;
@@ -500,6 +525,14 @@ public:
       for (auto [k, op] : llvm::enumerate(rc.ops))
         (fresh ? own[i] : shared)[op] = start + int64_t(k);
     }
+    // Retained values (and the other results of their ops) live until the
+    // last recomputation that reads them.
+    llvm::DenseMap<Value, int64_t> retainedEnd;
+    for (auto [i, rc] : llvm::enumerate(recomputes))
+      for (Operation *op : rc.ops)
+        for (Value x : op->getOperands())
+          if (Operation *def = x.getDefiningOp(); def && makesRetained(def))
+            retainedEnd[x] = std::max(retainedEnd.lookup(x), own[i][op]);
     for (auto [i, rc] : llvm::enumerate(recomputes)) {
       auto &when = fresh ? own[i] : shared;
       llvm::DenseSet<Value> targets(rc.values.begin(), rc.values.end());
@@ -515,8 +548,11 @@ public:
             for (Operation *u : x.getUsers())
               if (auto w = when.find(u); w != when.end())
                 end = std::max(end, w->second);
-          if (dropped.contains(r) && (!fresh || targets.contains(r)))
+          if (dropped.contains(r) &&
+              (!fresh || targets.contains(r) || makesRetained(op)))
             end = std::max(end, at(lastUse(r, false)));
+          if (fresh && makesRetained(op))
+            end = std::max(end, retainedEnd.lookup(r));
           live(when[op], end, bytes(r));
         }
       }
@@ -586,13 +622,14 @@ public:
   /// pass, as planned.
   void apply(const llvm::DenseSet<Value> &dropped) {
     SmallVector<Recompute> recomputes = plan(dropped);
-    llvm::DenseMap<Value, Value> clones; // original -> recomputed (shared)
+    // Original -> recomputed: every value (shared) or the retained ones
+    // (fresh), which later recomputations read.
+    llvm::DenseMap<Value, Value> clones;
     for (const Recompute &rc : recomputes) {
       OpBuilder b(ops[rc.at]);
       IRMapping map;
-      if (!fresh)
-        for (auto &[orig, clone] : clones)
-          map.map(orig, clone);
+      for (auto &[orig, clone] : clones)
+        map.map(orig, clone);
       for (auto &[u, b] : rc.copies)
         map.map(u, b);
       for (Operation *op : rc.ops) {
@@ -601,7 +638,8 @@ public:
           if (a.getName().getValue().starts_with("d2l."))
             clone->removeAttr(a.getName());
         for (auto [o, c] : llvm::zip(op->getResults(), clone->getResults()))
-          clones[o] = c;
+          if (!fresh || makesRetained(op))
+            clones[o] = c;
       }
       if (!fresh)
         continue;
@@ -614,10 +652,8 @@ public:
                   c.getDefiningOp()->isBeforeInBlock(use.getOwner()))
                 use.set(c);
     }
-    if (fresh)
-      return;
     // Backward readers of dropped values (and their views) read the
-    // recomputed ones.
+    // recomputed ones (fresh: the retained ones, the others are done).
     for (Value v : dropped)
       for (Value x : views.lookup(v)) {
         Value c = clones.lookup(x);
@@ -967,6 +1003,42 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     return evaluations;
   }
 
+  /// After the search (objective peak, fresh recomputations): which
+  /// dropped values to keep once recomputed, until their last backward
+  /// reader, so that later recomputations start from them instead of
+  /// recomputing them again. Greedy: the value that saves the most FLOPs
+  /// while the step still fits `target`, until none does (a value with
+  /// views other than itself stays fresh: its views' readers would need
+  /// their own recomputation). Sets q.retained; returns the evaluations
+  /// and the FLOPs saved.
+  static std::pair<uint64_t, double>
+  retainRecomputed(Planner &q, const llvm::DenseSet<Value> &dropped,
+                   int64_t target) {
+    uint64_t evaluations = 0;
+    double before = q.evaluate(dropped).second, now = before;
+    for (;;) {
+      Value pick;
+      double pickFlops = now;
+      for (const Candidate &c : q.candidates) {
+        Value v = c.value;
+        if (!dropped.contains(v) || q.retained.contains(v) ||
+            q.views.lookup(v).size() > 1)
+          continue;
+        q.retained.insert(v);
+        auto [m, f] = q.evaluate(dropped);
+        ++evaluations;
+        q.retained.erase(v);
+        if (m <= target && f < pickFlops)
+          pick = v, pickFlops = f;
+      }
+      if (!pick)
+        break;
+      q.retained.insert(pick);
+      now = pickFlops;
+    }
+    return {evaluations, before - now};
+  }
+
   LogicalResult run(func::FuncOp func) {
     Block &body = func.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -1144,6 +1216,12 @@ struct RematPass : impl::D2LRematBase<RematPass> {
     bool stemFused = used && used->stemFused;
     bool activationsSaved = used && used->activationsSaved;
     double extra = used ? used->extra : 0;
+    double retainedFlops = 0;
+    if (q.fresh && retain && policy != "sqrt") {
+      auto [evaluations, saved] = retainRecomputed(q, best, goal);
+      chosen.evaluations += evaluations;
+      retainedFlops = saved;
+    }
     auto [peak1, flops1] = q.evaluate(best);
     if (savedObjective)
       peak0 = p.evaluate(none).first;
@@ -1169,6 +1247,10 @@ struct RematPass : impl::D2LRematBase<RematPass> {
                  bld.getI64IntegerAttr(int64_t(best.size()) +
                                        (stemFused ? 2 : 0))),
              bld.getNamedAttr("stem_fused", bld.getBoolAttr(stemFused)),
+             bld.getNamedAttr(
+                 "retained", bld.getI64IntegerAttr(int64_t(q.retained.size()))),
+             bld.getNamedAttr("retained_flops",
+                              bld.getF64FloatAttr(retainedFlops)),
              bld.getNamedAttr("activations_saved",
                               bld.getBoolAttr(activationsSaved)),
              bld.getNamedAttr("candidates", bld.getI64IntegerAttr(

@@ -362,8 +362,14 @@ def D2LRemat : Pass<"d2l-remat", "ModuleOp"> {
     (the largest peak reduction per extra FLOP first), `exhaustive` (every
     subset evaluated, up to 20 saved values: a cross-check of exact),
     `sqrt` (keep every ceil(sqrt(n))-th saved value: Chen et al.'s
-    checkpointing, the baseline). An unreachable budget is an error naming the smallest
-    feasible one. The choice is recorded as `d2l.remat` on the function.
+    checkpointing, the baseline). When the step's own saved values cannot
+    meet a peak budget, the search also tries the step with the activations
+    FuseConvBnRelu recomputes saved instead (`activations_saved`). With
+    objective=peak each recomputation starts from the saved values; then
+    `retain` keeps, greedily, recomputed values whose reuse by later
+    recomputations saves FLOPs, while the step fits. An unreachable budget is
+    an error naming the smallest feasible one. The choice is recorded as
+    `d2l.remat` on the function.
   }];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
@@ -382,6 +388,10 @@ def D2LRemat : Pass<"d2l-remat", "ModuleOp"> {
            "(--d2l-early-update, with --d2l-fuse-elementwise's early-update "
            "after this pass): a conv's weight gradient read only by its "
            "update fuses with it and takes no memory">,
+    Option<"retain", "retain", "bool", /*default=*/"true",
+           "With objective=peak: after the search, keep recomputed values "
+           "that save FLOPs until their last reader while the step fits "
+           "(`retained` in d2l.remat)">,
   ];
   let dependentDialects = ["::mlir::d2l::D2LDialect"];
 }
