@@ -9,8 +9,8 @@
 #    >= 0.80, and its checkpoint loads into the book's nn.Sequential with
 #    strict=True and gives the printed test accuracy in PyTorch;
 #  - --resume continues where a checkpoint stopped (same weights as one
-#    uninterrupted run, with momentum too: its velocities are saved beside
-#    the checkpoint) and --plot draws every epoch;
+#    uninterrupted run, with momentum and Adam too: their states are saved
+#    beside the checkpoint) and --plot draws every epoch;
 #  - d2lc-data --resize matches F.interpolate(bilinear) (the resize of
 #    d2lc-train for 96 and 224 pixel models);
 #  - bad input is a clear error.
@@ -130,35 +130,46 @@ c.true("resume: starts at epoch 2 and prints what the uninterrupted run did",
 points = ET.parse(plot).getroot().find("{http://www.w3.org/2000/svg}polyline").get("points")
 c.true("resume: the plot has both epochs", len(points.split()) == 2, points)
 
-# --- Resume with momentum: the velocity buffers are saved beside the
-# checkpoint (CK.optimizer.safetensors, of the same epoch and step), so the
-# resumed run equals the uninterrupted one bit for bit; the checkpoint itself
-# stays a strict state_dict. Without that file the buffers restart at zero
-# (a note says so) and the weights differ; with another epoch's file the
-# run stops.
-mom = os.path.join(tmp, "mlp32-momentum.cu")
-run_tool([tool("d2lc"), os.path.join(models_dir, "mlp.mlir"), "--train", "--batch", "32",
-          "--momentum", "0.9", "-o", mom])
-common = [mom, "--lr", "0.05", "--seed", "3", "--limit", "640", "--test-limit", "100"]
-straight = os.path.join(tmp, "m-straight.safetensors")
-half = os.path.join(tmp, "m-half.safetensors")
-resumed = os.path.join(tmp, "m-resumed.safetensors")
-train(common + ["--epochs", "2", "--checkpoint", straight])
-train(common + ["--epochs", "1", "--checkpoint", half])
-half_opt = os.path.join(tmp, "m-half.optimizer.safetensors")
-opt_state = load_safetensors(half_opt)
-c.true("momentum: the optimizer's states beside the checkpoint",
-       set(opt_state) == {"momentum." + k for k in mlp().state_dict()} and
-       all(v.abs().max() > 0 for v in opt_state.values()), str(sorted(opt_state)))
-c.true("momentum: the checkpoint is a strict state_dict",
-       set(load_safetensors(half)) == set(mlp().state_dict()))
-r = train(common + ["--epochs", "2", "--resume", half, "--checkpoint", resumed])
-a, b = load_safetensors(straight), load_safetensors(resumed)
-c.true("momentum: resume gives the same weights as an uninterrupted run",
-       all(torch.equal(a[k], b[k]) for k in a) and a.keys() == b.keys())
-c.true("momentum: ... and the same velocities",
-       all(torch.equal(v, load_safetensors(os.path.join(tmp, "m-resumed.optimizer.safetensors"))[k])
-           for k, v in load_safetensors(os.path.join(tmp, "m-straight.optimizer.safetensors")).items()))
+# --- Resume with an optimizer's states: momentum's velocity buffers, and
+# Adam's moments and step count, are saved beside the checkpoint
+# (CK.optimizer.safetensors, of the same epoch and step), so the resumed run
+# equals the uninterrupted one bit for bit; the checkpoint itself stays a
+# strict state_dict. Without that file the buffers restart at zero (a note
+# says so) and the weights differ; with another epoch's file the run stops.
+params = set(mlp().state_dict())
+for opt_name, flags, lr, states in [
+        ("momentum", ["--momentum", "0.9"], "0.05", {"momentum." + k for k in params}),
+        ("adam", ["--optimizer", "adam"], "0.001",
+         {f"adam.{m}.{k}" for m in ("exp_avg", "exp_avg_sq") for k in params} | {"adam.step"})]:
+    cu = os.path.join(tmp, f"mlp32-{opt_name}.cu")
+    run_tool([tool("d2lc"), os.path.join(models_dir, "mlp.mlir"), "--train", "--batch", "32"]
+             + flags + ["-o", cu])
+    common = [cu, "--lr", lr, "--seed", "3", "--limit", "640", "--test-limit", "100"]
+    cks = {t: os.path.join(tmp, f"{opt_name}-{t}.safetensors") for t in ("straight", "half", "resumed")}
+    train(common + ["--epochs", "2", "--checkpoint", cks["straight"]])
+    train(common + ["--epochs", "1", "--checkpoint", cks["half"]])
+    opt_state = load_safetensors(os.path.join(tmp, f"{opt_name}-half.optimizer.safetensors"))
+    c.true(f"{opt_name}: the optimizer's states beside the checkpoint",
+           set(opt_state) == states and all(v.abs().max() > 0 for v in opt_state.values()),
+           str(sorted(opt_state)))
+    c.true(f"{opt_name}: the checkpoint is a strict state_dict",
+           set(load_safetensors(cks["half"])) == params)
+    train(common + ["--epochs", "2", "--resume", cks["half"], "--checkpoint", cks["resumed"]])
+    a, b = load_safetensors(cks["straight"]), load_safetensors(cks["resumed"])
+    c.true(f"{opt_name}: resume gives the same weights as an uninterrupted run",
+           all(torch.equal(a[k], b[k]) for k in a) and a.keys() == b.keys())
+    sa = load_safetensors(os.path.join(tmp, f"{opt_name}-straight.optimizer.safetensors"))
+    sb = load_safetensors(os.path.join(tmp, f"{opt_name}-resumed.optimizer.safetensors"))
+    c.true(f"{opt_name}: ... and the same optimizer states",
+           sa.keys() == sb.keys() and all(torch.equal(v, sb[k]) for k, v in sa.items()))
+# Momentum's checkpoint without its states, and with another epoch's.
+common = [os.path.join(tmp, "mlp32-momentum.cu"), "--lr", "0.05", "--seed", "3", "--limit", "640",
+          "--test-limit", "100"]
+straight = os.path.join(tmp, "momentum-straight.safetensors")
+half = os.path.join(tmp, "momentum-half.safetensors")
+half_opt = os.path.join(tmp, "momentum-half.optimizer.safetensors")
+resumed = os.path.join(tmp, "momentum-resumed.safetensors")
+a = load_safetensors(straight)
 bare = os.path.join(tmp, "m-bare.safetensors")
 shutil.copy(half, bare)
 r = train(common + ["--epochs", "2", "--resume", bare, "--checkpoint", resumed])
