@@ -258,12 +258,16 @@ bool isOptimizerState(const std::string &name) {
   return name.rfind("momentum.", 0) == 0 || name.rfind("adam.", 0) == 0;
 }
 
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() > suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 /// The file of the optimizer's states beside a checkpoint:
 /// CK.safetensors -> CK.optimizer.safetensors (CK -> CK.optimizer).
 std::string optimizerPath(const std::string &checkpoint) {
   const std::string ext = ".safetensors";
-  if (checkpoint.size() > ext.size() &&
-      checkpoint.compare(checkpoint.size() - ext.size(), ext.size(), ext) == 0)
+  if (endsWith(checkpoint, ext))
     return checkpoint.substr(0, checkpoint.size() - ext.size()) + ".optimizer" +
            ext;
   return checkpoint + ".optimizer";
@@ -342,7 +346,8 @@ Progress startRun(const Options &o, d2lrt::Model &model) {
     if (ckValue != optValue)
       fail(path + " is of " + key + " " + optValue + " but " + o.resume +
            " of " + key + " " + ckValue +
-           ": the optimizer's states do not belong to that checkpoint");
+           ": the optimizer's states do not belong to that checkpoint (move "
+           "it away to resume with them at zero)");
   }
   for (const std::string &name : states) {
     const d2lrt::HostTensor *v = opt.find(name);
@@ -367,9 +372,7 @@ void saveEpoch(const Options &o, d2lrt::Model &model, int epoch, int64_t steps,
       }
       ck.set(t.name, model.tensor(t.name));
       const std::string suffix = ".running_mean";
-      if (t.name.size() > suffix.size() &&
-          t.name.compare(t.name.size() - suffix.size(), suffix.size(),
-                         suffix) == 0) {
+      if (endsWith(t.name, suffix)) {
         d2lrt::HostTensor c = d2lrt::HostTensor::zeros(d2lrt::DType::I64, {});
         c.data<int64_t>()[0] = steps;
         ck.set(t.name.substr(0, t.name.size() - suffix.size()) +

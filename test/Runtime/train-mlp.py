@@ -182,7 +182,7 @@ shutil.copy(half_opt, os.path.join(tmp, "m-bare.optimizer.safetensors"))
 r = train(common + ["--epochs", "3", "--resume", bare], expect_ok=False)
 c.true("momentum: another epoch's states are an error",
        r.returncode != 0 and "m-bare.optimizer.safetensors is of epoch 1 but" in r.stderr and
-       "do not belong to that checkpoint" in r.stderr, r.stderr)
+       "do not belong to that checkpoint (move it away" in r.stderr, r.stderr)
 
 # --- Bilinear resize as torchvision / F.interpolate.
 out = os.path.join(tmp, "r.safetensors")

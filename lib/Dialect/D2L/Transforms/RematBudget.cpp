@@ -1184,8 +1184,9 @@ struct RematPass : impl::D2LRematBase<RematPass> {
           return failure();
       }
       // One wider search, with the stem fused where it fuses (its conv
-      // output would otherwise bound so tight a peak).
-      if (!chosen.found && !savedObjective)
+      // output would otherwise bound so tight a peak). Only a peak budget
+      // gets here: dropping every candidate meets any saved-bytes budget.
+      if (!chosen.found)
         if (Variant *v = makeVariant(stemFuses, /*activations=*/true))
           if (failed(consider(v)))
             return failure();
